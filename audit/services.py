@@ -1,0 +1,38 @@
+from django.db import transaction
+
+from articurated.context import ActionContext
+from audit.models import ActorType, AuditRecord
+
+
+def audit_record_create_rollback_unsafe(
+    *,
+    entity_type: str,
+    entity_id,
+    entity_number: str,
+    transition: str,
+    previous_state: str | None,
+    new_state: str,
+    actor,
+    context: ActionContext,
+    reason: str | None = None,
+    metadata: dict | None = None,
+) -> AuditRecord:
+    """Writes one audit record. Only inside the transaction of the change it records (asserted),
+    so the change and its record commit or vanish together."""
+    assert transaction.get_connection().in_atomic_block, "audit inside the change's transaction"
+    user = actor if actor is not None and actor.is_authenticated else None
+    return AuditRecord.objects.create(
+        entity_type=entity_type,
+        entity_id=entity_id,
+        entity_number=entity_number,
+        transition=transition,
+        previous_state=previous_state,
+        new_state=new_state,
+        actor=user,
+        actor_type=ActorType.USER if user else ActorType.SYSTEM,
+        source=context.source,
+        reason=reason or None,
+        metadata=metadata or {},
+        ip_address=context.ip_address,
+        request_id=context.request_id,
+    )

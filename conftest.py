@@ -1,0 +1,157 @@
+"""Fixtures shared by every app's tests: role users, API clients, orders built through the real
+services, and the switches that let transactional tests clean the append-only audit table."""
+
+import os
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from articurated.context import ActionContext, Source
+from articurated.roles import INTEGRATOR, MANAGER, SUPPORT, WAREHOUSE, roles_sync
+from audit.db import triggers_install, triggers_remove
+
+ROLES = (WAREHOUSE, SUPPORT, MANAGER, INTEGRATOR)
+TEST_CONTEXT = ActionContext(source=Source.API, ip_address="127.0.0.1", request_id="test")
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+
+
+@pytest.fixture(autouse=True)
+def _audit_triggers(request):
+    """The audit triggers refuse DELETE/TRUNCATE, which is how Django empties the database
+    after a transactional test. Those tests get the triggers installed for their run and
+    removed just before the flush; every other database test runs with them as migrated."""
+    if _is_transactional(request):
+        request.getfixturevalue("transactional_db")
+        triggers_install(connection)
+        yield
+        triggers_remove(connection)
+    else:
+        if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
+            request.getfixturevalue("db")
+            triggers_install(connection)
+        yield
+
+
+def requires_postgres():
+    return pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL for real row locks: run with DATABASE_URL=postgres://…",
+    )
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    def make(role: str | None = None, *, username: str | None = None, superuser: bool = False):
+        from django.contrib.auth.models import Group
+
+        roles_sync()
+        name = username or (role or ("admin" if superuser else "nobody")).lower()
+        user = django_user_model.objects.create_user(
+            username=name,
+            password="pw-for-tests-1",
+            is_staff=superuser or role in (WAREHOUSE, SUPPORT, MANAGER),
+            is_superuser=superuser,
+        )
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return django_user_model.objects.get(pk=user.pk)  # fresh permission cache
+
+    return make
+
+
+@pytest.fixture
+def users(make_user):
+    """One user per role plus a superuser, keyed by role name and "admin"."""
+    made = {role: make_user(role) for role in ROLES}
+    made["admin"] = make_user(superuser=True)
+    return made
+
+
+def api_client_for(user) -> APIClient:
+    from rest_framework.authtoken.models import Token
+
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api(users):
+    """api[role] is an APIClient authenticated as that role's user."""
+    return {name: api_client_for(user) for name, user in users.items()}
+
+
+ORDER_PAYLOAD = {
+    "customer": {"email": "ada@example.com", "name": "Ada Lovelace"},
+    "currency": "USD",
+    "shipping_address": {
+        "name": "Ada Lovelace",
+        "line1": "12 St James's Sq",
+        "line2": "",
+        "city": "London",
+        "region": "",
+        "postal_code": "SW1Y 4JH",
+        "country": "GB",
+        "phone": "+44 20 7946 0000",
+    },
+    "billing_address": None,
+    "items": [{"sku": "VASE-01", "name": "Hand-thrown vase", "quantity": 2, "unit_price": "49.50"}],
+    "shipping_amount": "5.00",
+    "tax_amount": "0.00",
+    "notes": "Gift wrap",
+}
+
+# The path of transitions (and their inputs) from PENDING_PAYMENT to each state.
+PATH_TO = {
+    "PENDING_PAYMENT": [],
+    "PAID": [("PAID", {"payment_reference": "pay_test", "payment_method": "card"})],
+    "PROCESSING_IN_WAREHOUSE": [("PROCESSING_IN_WAREHOUSE", {})],
+    "SHIPPED": [("SHIPPED", {"carrier": "UPS", "tracking_number": "1Z999AA10123456784"})],
+    "DELIVERED": [("DELIVERED", {})],
+    "CANCELLED": [("CANCELLED", {"reason": "customer asked"})],
+}
+_CHAIN = ["PAID", "PROCESSING_IN_WAREHOUSE", "SHIPPED", "DELIVERED"]
+
+
+def order_make(status: str = "PENDING_PAYMENT", **overrides):
+    """An order in `status`, built through the real services (actor: system)."""
+    from orders.services import order_change_state, order_create
+
+    payload = {**ORDER_PAYLOAD, **overrides}
+    customer = payload.pop("customer")
+    order = order_create(
+        actor=None,
+        context=TEST_CONTEXT,
+        customer_email=customer["email"],
+        customer_name=customer["name"],
+        **payload,
+    )
+    steps = PATH_TO["CANCELLED"] if status == "CANCELLED" else []
+    if status in _CHAIN:
+        steps = [PATH_TO[s][0] for s in _CHAIN[: _CHAIN.index(status) + 1]]
+    for new_state, params in steps:
+        order = order_change_state(
+            order_id=order.pk, actor=None, context=TEST_CONTEXT, new_state=new_state, **params
+        )
+    return order
+
+
+@pytest.fixture
+def make_order(db):
+    return order_make
+
+
+def pytest_report_header(config):
+    url = os.environ.get("DATABASE_URL", "sqlite (default)")
+    return f"database: {url.split('@')[-1]}; broker: {os.environ.get('BROKER_URL', 'in-process')}"

@@ -1,0 +1,152 @@
+"""REST endpoints for orders (API.md "Orders"). Thin: parse, call one service, serialize."""
+
+import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from articurated.api.permissions import ActionPermission
+from articurated.context import ActionContext, Source
+from articurated.idempotency import idempotent_response
+from audit.selectors import audit_record_list
+from audit.serializers import AuditRecordSerializer
+from orders.models import Order, OrderStatus
+from orders.selectors import order_get, order_list
+from orders.serializers import (
+    OrderCreateInputSerializer,
+    OrderSerializer,
+    OrderStateInputSerializer,
+)
+from orders.services import order_change_state, order_create
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="1-255 characters; replays the first response for 24 hours.",
+)
+
+
+class OrderFilter(django_filters.FilterSet):
+    status = django_filters.CharFilter(method="filter_status")
+    customer_email = django_filters.CharFilter(field_name="customer_email", lookup_expr="iexact")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+
+    class Meta:
+        model = Order
+        fields = ["status", "customer_email", "created_after", "created_before"]
+
+    def filter_status(self, queryset, name, value):
+        # Repeatable (?status=A&status=B) or a comma list (?status=A,B).
+        wanted = {
+            s.strip() for raw in self.data.getlist("status") for s in raw.split(",") if s.strip()
+        }
+        unknown = sorted(wanted - set(OrderStatus.values))
+        if unknown:
+            raise serializers.ValidationError(
+                {"status": [f"Unknown status: {', '.join(unknown)}."]}
+            )
+        return queryset.filter(status__in=wanted) if wanted else queryset
+
+
+def _context(request) -> ActionContext:
+    return ActionContext.from_request(request, source=Source.API)
+
+
+class OrderViewSet(viewsets.GenericViewSet):
+    serializer_class = OrderSerializer
+    permission_classes = [IsAuthenticated, ActionPermission]
+    required_permissions = {
+        "list": "orders.view_order",
+        "retrieve": "orders.view_order",
+        "history": "orders.view_order",
+        "create": "orders.add_order",
+    }
+    filterset_class = OrderFilter
+    search_fields = ["=number", "customer_email", "=tracking_number"]
+    ordering_fields = ["created_at", "total_amount"]
+    ordering = ["-created_at"]
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+
+    def get_queryset(self):
+        return order_list()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                many=True,
+                enum=OrderStatus.values,
+                description="Repeat it, or give a comma-separated list.",
+            )
+        ],
+        summary="List orders",
+    )
+    def list(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        request=OrderCreateInputSerializer,
+        responses={201: OrderSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+        summary="Create an order",
+    )
+    def create(self, request):
+        def perform():
+            data = OrderCreateInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            values = dict(data.validated_data)
+            customer = values.pop("customer")
+            order = order_create(
+                actor=request.user,
+                context=_context(request),
+                customer_email=customer["email"],
+                customer_name=customer["name"],
+                **values,
+            )
+            body = OrderSerializer(order_get(order_id=order.pk), context={"request": request}).data
+            return status.HTTP_201_CREATED, body
+
+        return idempotent_response(request, scope="orders.create", perform=perform)
+
+    @extend_schema(summary="Retrieve an order")
+    def retrieve(self, request, pk=None):
+        return self._respond(request, pk)
+
+    @extend_schema(
+        request=OrderStateInputSerializer,
+        responses={200: OrderSerializer},
+        summary="Change an order's state (PATCH or POST)",
+    )
+    @action(detail=True, methods=["patch", "post"], url_path="state")
+    def state(self, request, pk=None):
+        data = OrderStateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order_change_state(
+            order_id=pk,
+            actor=request.user,
+            context=_context(request),
+            **data.validated_data,
+        )
+        return self._respond(request, pk)
+
+    @extend_schema(
+        responses={200: AuditRecordSerializer(many=True)},
+        filters=False,
+        summary="An order's audit records, oldest first",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def history(self, request, pk=None):
+        order = order_get(order_id=pk)
+        page = self.paginate_queryset(audit_record_list(entity_id=order.pk))
+        return self.get_paginated_response(AuditRecordSerializer(page, many=True).data)
+
+    def _respond(self, request, pk):
+        return Response(OrderSerializer(order_get(order_id=pk), context={"request": request}).data)

@@ -1,0 +1,168 @@
+"""Input serializers (plain, strict) and the output serializer of the order body (API.md)."""
+
+import pycountry
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from articurated.api.serializers import StrictSerializer
+from orders.models import LineItem, Order, OrderStatus
+from orders.services import order_allowed_transitions
+
+MAX_MONEY = 1_000_000
+_COUNTRIES = {country.alpha_2 for country in pycountry.countries}
+_CURRENCIES = {currency.alpha_3 for currency in pycountry.currencies}
+
+
+def _money_field(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=0, max_value=MAX_MONEY, **kwargs
+    )
+
+
+class AddressInputSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=200)
+    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    country = serializers.CharField(min_length=2, max_length=2)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+    def validate_country(self, value: str) -> str:
+        if value.upper() not in _COUNTRIES:
+            raise serializers.ValidationError("Not an ISO 3166-1 alpha-2 country code.")
+        return value.upper()
+
+
+class CustomerSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    name = serializers.CharField(max_length=200)
+
+
+class LineItemInputSerializer(StrictSerializer):
+    sku = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+    unit_price = _money_field()
+
+
+class OrderCreateInputSerializer(StrictSerializer):
+    customer = CustomerSerializer()
+    currency = serializers.CharField(min_length=3, max_length=3, default="USD")
+    shipping_address = AddressInputSerializer()
+    billing_address = AddressInputSerializer(required=False, allow_null=True, default=None)
+    items = LineItemInputSerializer(many=True, allow_empty=False, max_length=200)
+    shipping_amount = _money_field(default="0.00")
+    tax_amount = _money_field(default="0.00")
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate_currency(self, value: str) -> str:
+        if value.upper() not in _CURRENCIES:
+            raise serializers.ValidationError("Not an ISO 4217 currency code.")
+        return value.upper()
+
+
+class OrderStateInputSerializer(StrictSerializer):
+    new_state = serializers.ChoiceField(choices=OrderStatus.choices)
+    payment_reference = serializers.CharField(max_length=120, required=False)
+    payment_method = serializers.CharField(max_length=40, required=False, allow_null=True)
+    carrier = serializers.CharField(max_length=60, required=False)
+    tracking_number = serializers.CharField(max_length=120, required=False)
+    reason = serializers.CharField(
+        max_length=2000, required=False, allow_null=True, allow_blank=True
+    )
+
+
+class AddressSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField()
+    city = serializers.CharField()
+    region = serializers.CharField()
+    postal_code = serializers.CharField()
+    country = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class LineItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LineItem
+        fields = ["id", "sku", "name", "quantity", "unit_price", "line_total", "returned_quantity"]
+
+
+class OrderInvoiceSerializer(serializers.Serializer):
+    number = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=["PENDING", "GENERATED", "FAILED"])
+    url = serializers.CharField()
+
+
+class OrderReturnSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    """The order body of API.md."""
+
+    customer = serializers.SerializerMethodField()
+    shipping_address = serializers.SerializerMethodField()
+    billing_address = serializers.SerializerMethodField()
+    items = LineItemSerializer(many=True, read_only=True)
+    allowed_transitions = serializers.SerializerMethodField()
+    invoice = serializers.SerializerMethodField()
+    returns = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "number", "status", "customer", "currency", "shipping_address",
+            "billing_address", "items", "subtotal", "shipping_amount", "tax_amount",
+            "total_amount", "payment_method", "payment_reference", "carrier",
+            "tracking_number", "notes", "cancellation_reason", "allowed_transitions",
+            "invoice", "returns", "created_at", "updated_at", "paid_at", "shipped_at",
+            "delivered_at", "cancelled_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(CustomerSerializer)
+    def get_customer(self, order: Order) -> dict:
+        return {"email": order.customer_email, "name": order.customer_name}
+
+    @extend_schema_field(AddressSerializer)
+    def get_shipping_address(self, order: Order) -> dict:
+        return order.address("shipping")
+
+    @extend_schema_field(AddressSerializer)
+    def get_billing_address(self, order: Order) -> dict:
+        return order.address("billing")
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(OrderStatus.choices)))
+    def get_allowed_transitions(self, order: Order) -> list[str]:
+        return order_allowed_transitions(order)
+
+    @extend_schema_field(OrderInvoiceSerializer(allow_null=True))
+    def get_invoice(self, order: Order) -> dict | None:
+        # The invoicing app adds a one-to-one `invoice`; absent until the order ships.
+        invoice = getattr(order, "invoice", None)
+        if invoice is None:
+            return None
+        url = reverse("api:order-invoice", kwargs={"pk": order.pk})
+        request = self.context.get("request")
+        return {
+            "number": invoice.number,
+            "status": invoice.status,
+            "url": request.build_absolute_uri(url) if request else url,
+        }
+
+    @extend_schema_field(OrderReturnSummarySerializer(many=True))
+    def get_returns(self, order: Order) -> list[dict]:
+        returns = getattr(order, "returns", None)
+        if returns is None:
+            return []
+        return [
+            {"id": str(r.pk), "number": r.number, "status": r.status}
+            for r in sorted(returns.all(), key=lambda r: r.created_at)
+        ]
