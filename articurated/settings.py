@@ -114,7 +114,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not shared-cache memory, so threaded tests get real locking with busy waits.
     (BASE_DIR / "var").mkdir(exist_ok=True)
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test_db.sqlite3")}
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / "var" / f"test_db{os.environ.get('TEST_DB_SUFFIX', '')}.sqlite3")
+    }
+elif os.environ.get("TEST_DB_SUFFIX"):
+    # Lets several test runs share one PostgreSQL server without dropping each other's database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": f"test_{DATABASES['default']['NAME']}{os.environ['TEST_DB_SUFFIX']}"
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
