@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= articurated.settings
 
-.PHONY: run test install system-deps migrate demo lint bench clean
+.PHONY: run test install system-deps migrate demo lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,6 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-
-bench: install
-	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var media
