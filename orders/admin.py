@@ -1,6 +1,9 @@
 """Back-office for orders. Every state change goes through orders.services, exactly like the
 API, so permissions, validation and audit are the same whichever door staff use."""
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import Http404, HttpResponseRedirect
@@ -54,13 +57,23 @@ class OptionalNoteForm(forms.Form):
     )
 
 
-# transition name → (button label, form asking for what it needs, service)
+class AdminTransition(NamedTuple):
+    label: str  # the button
+    form: type[forms.Form]  # asks for what the transition needs
+    service: Callable
+    done: str  # the message after it succeeded
+
+
 TRANSITIONS = {
-    "pay": ("Record payment", PayForm, services.order_pay),
-    "start_processing": ("Start processing", OptionalNoteForm, services.order_start_processing),
-    "ship": ("Ship", ShipForm, services.order_ship),
-    "deliver": ("Mark delivered", OptionalNoteForm, services.order_deliver),
-    "cancel": ("Cancel order", ReasonForm, services.order_cancel),
+    "pay": AdminTransition("Record payment", PayForm, services.order_pay, "payment recorded"),
+    "start_processing": AdminTransition(
+        "Start processing", OptionalNoteForm, services.order_start_processing, "processing started"
+    ),
+    "ship": AdminTransition("Ship", ShipForm, services.order_ship, "shipped"),
+    "deliver": AdminTransition(
+        "Mark delivered", OptionalNoteForm, services.order_deliver, "delivered"
+    ),
+    "cancel": AdminTransition("Cancel order", ReasonForm, services.order_cancel, "cancelled"),
 }
 
 
@@ -182,9 +195,11 @@ class OrderAdmin(SimpleHistoryAdmin):
         order = self.get_object(request, object_id)
         extra = extra_context or {}
         if order is not None:
+            allowed = {t.name for t in order.get_available_user_status_transitions(request.user)}
             extra["available_transitions"] = [
-                {"name": t.name, "label": TRANSITIONS[t.name][0]}
-                for t in order.get_available_user_status_transitions(request.user)
+                {"name": name, "label": transition.label}
+                for name, transition in TRANSITIONS.items()
+                if name in allowed
             ]
             extra["timeline"] = order_timeline(order=order)
             extra["order_returns"] = list(getattr(order, "returns", Order.objects.none()).all())
@@ -195,12 +210,12 @@ class OrderAdmin(SimpleHistoryAdmin):
         order = self.get_object(request, object_id)
         if order is None or name not in TRANSITIONS:
             raise Http404
-        label, form_class, service = TRANSITIONS[name]
+        transition = TRANSITIONS[name]
         change_url = reverse("admin:orders_order_change", args=[order.pk])
-        form = form_class(request.POST or None)
+        form = transition.form(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                service(
+                transition.service(
                     order_id=order.pk,
                     actor=request.user,
                     context=ActionContext.from_request(request, source=Source.ADMIN),
@@ -209,45 +224,45 @@ class OrderAdmin(SimpleHistoryAdmin):
             except DomainError as error:
                 self.message_user(request, f"{order.number}: {error.message}", messages.ERROR)
             else:
-                self.message_user(request, f"{order.number}: {label.lower()} done.")
+                self.message_user(request, f"{order.number}: {transition.done}.")
             return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": order,
-            "title": f"{label}: {order.number}",
+            "title": f"{transition.label}: {order.number}",
             "form": form,
             "change_url": change_url,
-            "submit_label": label,
+            "submit_label": transition.label,
         }
         return TemplateResponse(request, "admin/orders/order/transition.html", context)
 
     # --- bulk actions -----------------------------------------------------------------------
-    def _bulk(self, request, queryset, service, done: str, **inputs) -> None:
+    def _bulk(self, request, queryset, transition: AdminTransition, **inputs) -> None:
         context = ActionContext.from_request(request, source=Source.ADMIN)
         for order in queryset.order_by("created_at"):
             try:
-                service(order_id=order.pk, actor=request.user, context=context, **inputs)
+                transition.service(order_id=order.pk, actor=request.user, context=context, **inputs)
             except DomainError as error:
                 self.message_user(
                     request, f"{order.number}: refused — {error.message}", messages.WARNING
                 )
             else:
-                self.message_user(request, f"{order.number}: {done}.", messages.SUCCESS)
+                self.message_user(request, f"{order.number}: {transition.done}.", messages.SUCCESS)
 
     @admin.action(description="Start processing selected orders")
     def start_processing_selected(self, request, queryset):
-        self._bulk(request, queryset, services.order_start_processing, "processing started")
+        self._bulk(request, queryset, TRANSITIONS["start_processing"])
 
     @admin.action(description="Mark selected orders delivered")
     def deliver_selected(self, request, queryset):
-        self._bulk(request, queryset, services.order_deliver, "delivered")
+        self._bulk(request, queryset, TRANSITIONS["deliver"])
 
     @admin.action(description="Cancel selected orders (asks for a reason)")
     def cancel_selected(self, request, queryset):
         form = ReasonForm(request.POST if "reason" in request.POST else None)
         if form.is_valid():
-            self._bulk(request, queryset, services.order_cancel, "cancelled", **form.cleaned_data)
+            self._bulk(request, queryset, TRANSITIONS["cancel"], **form.cleaned_data)
             return None
         context = {
             **self.admin_site.each_context(request),
