@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
-# WeasyPrint needs Pango (and its fonts) from the system. Check for them and, where we may
-# (root with apt-get), install what is missing; otherwise say exactly what to install.
+# System packages the project needs beside Python: Pango/HarfBuzz and fonts for WeasyPrint
+# (invoice PDFs), poppler-utils (tests read the PDFs' text), Chromium + its driver (admin tests
+# in a real browser). Checks for each and, where we may (root with apt-get), installs what is
+# missing; otherwise says exactly what to install. Chromium is optional: without it the
+# browser tests skip and say why.
 set -euo pipefail
 missing=()
 ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || missing+=(libpango-1.0-0)
 ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || missing+=(libpangoft2-1.0-0)
 ldconfig -p 2>/dev/null | grep -q 'libharfbuzz.so' || missing+=(libharfbuzz0b)
 fc-list 2>/dev/null | grep -qi . || missing+=(fonts-dejavu-core fontconfig)
-if [ ${#missing[@]} -eq 0 ]; then
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
+optional=()
+[ -x /usr/bin/chromium ] || optional+=(chromium chromium-driver)
+
+if [ ${#missing[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ]; then
   exit 0
 fi
-echo "system-deps: missing for WeasyPrint: ${missing[*]}"
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-else
-  echo "system-deps: install them with: sudo apt-get install ${missing[*]}" >&2
+  echo "system-deps: installing ${missing[*]} ${optional[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" "${optional[@]}" >/dev/null
+elif [ ${#missing[@]} -gt 0 ]; then
+  echo "system-deps: missing $(printf '%s ' "${missing[@]}"); install with: sudo apt-get install ${missing[*]}" >&2
   exit 1
+else
+  echo "system-deps: no Chromium; browser tests will skip (sudo apt-get install chromium)" >&2
 fi
