@@ -27,6 +27,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     description="1-255 characters; replays the first response for 24 hours.",
+    pattern="^.{1,255}$",
 )
 
 

@@ -53,7 +53,7 @@ class OrderCreateInputSerializer(StrictSerializer):
     currency = serializers.CharField(min_length=3, max_length=3, default="USD")
     shipping_address = AddressInputSerializer()
     billing_address = AddressInputSerializer(required=False, allow_null=True, default=None)
-    items = LineItemInputSerializer(many=True, allow_empty=False, max_length=200)
+    items = LineItemInputSerializer(many=True, allow_empty=False, min_length=1, max_length=200)
     shipping_amount = _money_field(default="0.00")
     tax_amount = _money_field(default="0.00")
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

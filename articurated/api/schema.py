@@ -1,4 +1,5 @@
 from drf_spectacular import openapi
+from rest_framework import serializers
 
 from articurated.api.serializers import ErrorSerializer
 
@@ -16,6 +17,8 @@ _ERROR_DESCRIPTIONS = {
     "429": "THROTTLED",
     "500": "INTERNAL_ERROR",
 }
+# DRF and Django refuse NUL in any string; say so, so that clients (and schemathesis) know.
+NO_NUL = "^[^\\u0000]*$"
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -29,3 +32,63 @@ class AutoSchema(openapi.AutoSchema):
                 response["description"] = description
                 responses[code] = response
         return responses
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # spectacular leaves out the length limits of nested lists (`items`): state them.
+        if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
+            minimum = field.min_length or (0 if field.allow_empty else 1)
+            if minimum:
+                schema["minItems"] = minimum
+            if field.max_length:
+                schema["maxItems"] = field.max_length
+        return schema
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        # Our PATCH endpoints are state commands (`/state`) with required fields, not partial
+        # updates: document the same body as for POST instead of an all-optional "Patched" one.
+        method = self.method
+        try:
+            if method == "PATCH":
+                self.method = "POST"
+            return super()._get_request_for_media_type(serializer, direction)
+        finally:
+            self.method = method
+
+
+def _tighten_strings(schema: dict) -> None:
+    if schema.get("type") == "string" and not ({"enum", "format", "pattern"} & schema.keys()):
+        schema["pattern"] = NO_NUL
+    for child in schema.get("properties", {}).values():
+        _tighten_strings(child)
+    if isinstance(schema.get("items"), dict):
+        _tighten_strings(schema["items"])
+
+
+def postprocess_strict_inputs(result, generator, request, public):
+    """Request bodies refuse unknown fields (StrictSerializer) and strings refuse NUL: make the
+    document say exactly that, so it describes the API we run."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+            _tighten_strings(component)
+    # Paths are written without a trailing slash (API.md); both forms are served.
+    result["paths"] = {
+        (path.rstrip("/") or "/"): item for path, item in result.get("paths", {}).items()
+    }
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    _tighten_strings(parameter.get("schema", {}))
+    return result
+
+
+def endpoints_without_trailing_slash(endpoints):
+    """drf-spectacular preprocessing hook. The routers accept an optional trailing slash
+    ("/?"), which the schema would show as a trailing "/"; API.md writes every path without it,
+    and clients generated from the schema should call those paths."""
+    return [
+        (path.rstrip("/") or "/", path_regex, method, callback)
+        for path, path_regex, method, callback in endpoints
+    ]

@@ -2,8 +2,9 @@ from rest_framework import serializers
 
 
 class StrictSerializer(serializers.Serializer):
-    """An input serializer that refuses fields it does not know, so a typo in an integrator's
-    payload is an error instead of silently ignored data."""
+    # An input serializer that refuses fields it does not know, so a typo in an integrator's
+    # payload is an error instead of silently ignored data. (A comment, not a docstring: the
+    # schema would show it on every request body.)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
