@@ -208,6 +208,8 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "InvoiceStatusEnum": ["PENDING", "GENERATED", "FAILED"],
         "HealthStatusEnum": ["ok", "degraded"],
+        "ReturnStatusEnum": "returns.models.ReturnStatus",
+        "ReturnReasonEnum": "returns.models.ReturnReason",
     },
 }
 

@@ -1,0 +1,146 @@
+"""REST endpoints for returns (API.md "Returns"). Thin: parse, call one service, serialize."""
+
+import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from articurated.api.permissions import ActionPermission
+from articurated.context import ActionContext, Source
+from articurated.idempotency import idempotent_response
+from audit.selectors import audit_record_list
+from audit.serializers import AuditRecordSerializer
+from returns.models import Return, ReturnStatus
+from returns.selectors import return_get, return_list
+from returns.serializers import (
+    ReturnCreateInputSerializer,
+    ReturnSerializer,
+    ReturnStateInputSerializer,
+)
+from returns.services import return_change_state, return_create
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="1-255 characters; replays the first response for 24 hours.",
+)
+
+
+class ReturnFilter(django_filters.FilterSet):
+    status = django_filters.CharFilter(method="filter_status")
+    order_id = django_filters.UUIDFilter(field_name="order_id")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+
+    class Meta:
+        model = Return
+        fields = ["status", "order_id", "created_after", "created_before"]
+
+    def filter_status(self, queryset, name, value):
+        # Repeatable (?status=A&status=B) or a comma list (?status=A,B).
+        wanted = {
+            s.strip() for raw in self.data.getlist("status") for s in raw.split(",") if s.strip()
+        }
+        unknown = sorted(wanted - set(ReturnStatus.values))
+        if unknown:
+            raise serializers.ValidationError(
+                {"status": [f"Unknown status: {', '.join(unknown)}."]}
+            )
+        return queryset.filter(status__in=wanted) if wanted else queryset
+
+
+def _context(request) -> ActionContext:
+    return ActionContext.from_request(request, source=Source.API)
+
+
+class ReturnViewSet(viewsets.GenericViewSet):
+    serializer_class = ReturnSerializer
+    permission_classes = [IsAuthenticated, ActionPermission]
+    required_permissions = {
+        "list": "returns.view_return",
+        "retrieve": "returns.view_return",
+        "history": "returns.view_return",
+        "create": "returns.add_return",
+    }
+    # API.md lists filters only: no search or ordering parameters; newest first.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ReturnFilter
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+
+    def get_queryset(self):
+        return return_list().order_by("-created_at", "-id")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                many=True,
+                enum=ReturnStatus.values,
+                description="Repeat it, or give a comma-separated list.",
+            )
+        ],
+        summary="List returns",
+    )
+    def list(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        request=ReturnCreateInputSerializer,
+        responses={201: ReturnSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+        summary="Open a return",
+    )
+    def create(self, request):
+        def perform():
+            data = ReturnCreateInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            values = data.validated_data
+            return_obj = return_create(
+                actor=request.user,
+                context=_context(request),
+                order_id=values["order_id"],
+                reason=values["reason"],
+                comment=values.get("comment", ""),
+                items=values.get("items"),
+            )
+            body = ReturnSerializer(return_get(return_id=return_obj.pk)).data
+            return status.HTTP_201_CREATED, body
+
+        return idempotent_response(request, scope="returns.create", perform=perform)
+
+    @extend_schema(summary="Retrieve a return")
+    def retrieve(self, request, pk=None):
+        return Response(ReturnSerializer(return_get(return_id=pk)).data)
+
+    @extend_schema(
+        request=ReturnStateInputSerializer,
+        responses={200: ReturnSerializer},
+        summary="Change a return's state (PATCH or POST)",
+    )
+    @action(detail=True, methods=["patch", "post"], url_path="state")
+    def state(self, request, pk=None):
+        data = ReturnStateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return_change_state(
+            return_id=pk, actor=request.user, context=_context(request), **data.validated_data
+        )
+        return Response(ReturnSerializer(return_get(return_id=pk)).data)
+
+    @extend_schema(
+        responses={200: AuditRecordSerializer(many=True)},
+        filters=False,
+        summary="A return's audit records, oldest first",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def history(self, request, pk=None):
+        return_obj = return_get(return_id=pk)
+        page = self.paginate_queryset(audit_record_list(entity_id=return_obj.pk))
+        return self.get_paginated_response(AuditRecordSerializer(page, many=True).data)
