@@ -79,7 +79,10 @@ def idempotent_response(
     """Runs `perform` (which returns status and body) at most once per user, scope and key."""
     key = request.headers.get(HEADER)
     if key is None:
-        status, body = perform()
+        # One transaction for the creation and its response body: if building the response
+        # fails, the client gets a 500 and nothing was created.
+        with transaction.atomic():
+            status, body = perform()
         return Response(body, status=status)
     if not 1 <= len(key) <= 255:
         raise ValidationFailed(

@@ -1,6 +1,7 @@
 """REST endpoints for orders (API.md "Orders"). Thin: parse, call one service, serialize."""
 
 import django_filters
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -130,13 +131,16 @@ class OrderViewSet(viewsets.GenericViewSet):
     def state(self, request, pk=None):
         data = OrderStateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        order_change_state(
-            order_id=pk,
-            actor=request.user,
-            context=_context(request),
-            **data.validated_data,
-        )
-        return self._respond(request, pk)
+        # The change and the body that reports it commit together: a client that gets an error
+        # can retry, because nothing moved (and no job was queued).
+        with transaction.atomic():
+            order_change_state(
+                order_id=pk,
+                actor=request.user,
+                context=_context(request),
+                **data.validated_data,
+            )
+            return self._respond(request, pk)
 
     @extend_schema(
         responses={200: AuditRecordSerializer(many=True)},

@@ -1,6 +1,7 @@
 """REST endpoints for returns (API.md "Returns"). Thin: parse, call one service, serialize."""
 
 import django_filters
+from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -129,10 +130,12 @@ class ReturnViewSet(viewsets.GenericViewSet):
     def state(self, request, pk=None):
         data = ReturnStateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return_change_state(
-            return_id=pk, actor=request.user, context=_context(request), **data.validated_data
-        )
-        return Response(ReturnSerializer(return_get(return_id=pk)).data)
+        # The change and the body that reports it commit together (see orders/api.py).
+        with transaction.atomic():
+            return_change_state(
+                return_id=pk, actor=request.user, context=_context(request), **data.validated_data
+            )
+            return Response(ReturnSerializer(return_get(return_id=pk)).data)
 
     @extend_schema(
         responses={200: AuditRecordSerializer(many=True)},

@@ -4,10 +4,13 @@
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from articurated.errors import DomainError
@@ -37,7 +40,15 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            flat.update(flatten_errors(value, f"{prefix}.{key}" if prefix else str(key)))
+            if prefix and key == api_settings.NON_FIELD_ERRORS_KEY:
+                # A nested object's or list's own errors ("Expected a dictionary", "This list
+                # may not be empty") belong to the field holding it: "customer", not
+                # "customer.non_field_errors".
+                path = prefix
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            for name, messages in flatten_errors(value, path).items():
+                flat.setdefault(name, []).extend(messages)
     elif isinstance(detail, list | tuple):
         messages = [str(item) for item in detail if not isinstance(item, dict | list | tuple)]
         if messages:
@@ -63,6 +74,11 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, DomainError):
         body = error_body(exc.code, exc.message, exc.details)
         status = exc.status_code
+    elif isinstance(exc, RequestDataTooBig):
+        # DRF reads request.body for JSON, so Django's own size check fires before our parser's.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"The request body is larger than {limit} bytes."
+        body, status = error_body("REQUEST_TOO_LARGE", message), 413
     elif isinstance(exc, Http404):
         body, status = error_body("NOT_FOUND", "Not found."), 404
     elif isinstance(exc, DjangoPermissionDenied):

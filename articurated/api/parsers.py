@@ -11,7 +11,9 @@ class RequestTooLarge(exceptions.APIException):
 class LimitedJSONParser(parsers.JSONParser):
     """JSON parser that refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE before reading them.
 
-    DRF reads the request as a stream, which skips Django's own size check on request.body.
+    DRF 3.15+ reads request.body for JSON, so Django's own size check (RequestDataTooBig)
+    usually fires first; the API exception handler turns that into the same 413. This check
+    covers a parser handed a stream directly.
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
@@ -24,7 +26,12 @@ class LimitedJSONParser(parsers.JSONParser):
                 length = 0
             if length > limit:
                 raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
-        data = super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            # "[[[[…" a few hundred KB deep exhausts the decoder's recursion limit: the client's
+            # mistake, not a 500.
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
         if not isinstance(data, dict):
             raise exceptions.ParseError("The JSON body must be an object.")
         return data

@@ -82,13 +82,3 @@ def postprocess_strict_inputs(result, generator, request, public):
                 if parameter.get("in") == "query":
                     _tighten_strings(parameter.get("schema", {}))
     return result
-
-
-def endpoints_without_trailing_slash(endpoints):
-    """drf-spectacular preprocessing hook. The routers accept an optional trailing slash
-    ("/?"), which the schema would show as a trailing "/"; API.md writes every path without it,
-    and clients generated from the schema should call those paths."""
-    return [
-        (path.rstrip("/") or "/", path_regex, method, callback)
-        for path, path_regex, method, callback in endpoints
-    ]

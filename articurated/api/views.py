@@ -73,6 +73,11 @@ class TokenApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
+    def get_authenticate_header(self, request) -> str:
+        # Bad credentials are 401 (API.md). With no authentication classes DRF would turn
+        # AuthenticationFailed into a 403, having no WWW-Authenticate challenge to send.
+        return "Token"
+
     @extend_schema(
         request=TokenInputSerializer,
         responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
