@@ -8,10 +8,13 @@ logger = logging.getLogger(__name__)
 
 def broker_check() -> str:
     """ "ok" when the configured RabbitMQ accepts a connection, "embedded" when no broker is
-    configured (jobs run in-process), else "unreachable"."""
+    configured and jobs run in-process (the embedded worker; tests run their own), "no worker"
+    when no broker is configured and the embedded worker is switched off (jobs would wait
+    forever), else "unreachable"."""
     url = getattr(settings, "BROKER_URL", None)
     if not url:
-        return "embedded"
+        embedded = getattr(settings, "DRAMATIQ_EMBEDDED_WORKER", False)
+        return "embedded" if embedded or getattr(settings, "TESTING", False) else "no worker"
     if urlparse(url).scheme not in {"amqp", "amqps"}:
         return "ok"
     import pika

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "django_dramatiq",
     "articurated",
     "audit",
     "orders",
@@ -236,7 +237,84 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", SELLER["email"])
 MANAGER_EMAILS = env_list("MANAGER_EMAILS", "managers@articurated.example")
 
 # --- background jobs ------------------------------------------------------------------------
-# (filled in by the invoicing/payments work: Dramatiq broker, queues, sweep)
+# Dramatiq through django-dramatiq; actors live in invoicing/tasks.py and payments/tasks.py.
+# - BROKER_URL=amqp://… → RabbitMQ; `manage.py rundramatiq` is the worker (it also runs the
+#   sweep every JOBS_SWEEP_INTERVAL_SECONDS, see invoicing/worker.py).
+# - no BROKER_URL → an in-memory broker whose messages a worker embedded in the web process
+#   handles (started by the process's first request), so `make run` needs nothing installed.
+# - tests (pytest sets PYTEST_VERSION) → the in-memory StubBroker; tests run their own Worker.
+# Time limits and the longest retry backoff stay well below RabbitMQ's consumer timeout
+# (30 min): a delayed retry is held unacknowledged by a worker until it is due.
+TESTING = "PYTEST_VERSION" in os.environ
+BROKER_URL = os.environ.get("BROKER_URL", "").strip()
+# A prefix for every queue name, so several deployments or test runs can share one RabbitMQ.
+JOBS_QUEUE_PREFIX = os.environ.get("JOBS_QUEUE_PREFIX", "")
+JOBS_QUEUES = {name: f"{JOBS_QUEUE_PREFIX}{name}" for name in ("invoices", "refunds", "email")}
+JOBS_TIME_LIMIT_MS = {"invoices": 120_000, "refunds": 60_000, "email": 60_000, "sweep": 60_000}
+JOBS_RETRY_MIN_BACKOFF_MS = int(
+    os.environ.get("JOBS_RETRY_MIN_BACKOFF_MS", "1" if TESTING else "10000")
+)
+JOBS_RETRY_MAX_BACKOFF_MS = int(os.environ.get("JOBS_RETRY_MAX_BACKOFF_MS", "300000"))
+INVOICE_MAX_RETRIES = 3
+REFUND_MAX_RETRIES = 5
+EMAIL_MAX_RETRIES = 5
+# Work still PENDING this long after it was due is taken as lost and sent again. Larger than a
+# job's time limit, so a job that is merely running is not sent twice.
+JOBS_SWEEP_GRACE_SECONDS = float(os.environ.get("JOBS_SWEEP_GRACE_SECONDS", "180"))
+JOBS_SWEEP_INTERVAL_SECONDS = float(os.environ.get("JOBS_SWEEP_INTERVAL_SECONDS", "60"))
+# The sweeps: the actor the workers' scheduler sends, and the function `sweep_jobs` runs.
+JOBS_SWEEPS = {
+    "invoices_sweep": "invoicing.services.invoice_sweep",
+    "refunds_sweep": "payments.services.refund_sweep",
+}
+# Chaos drills only (scripts/): each job sleeps this long after recording its attempt, so a
+# worker can be killed mid-job.
+JOBS_FAULT_DELAY_SECONDS = float(os.environ.get("JOBS_FAULT_DELAY_SECONDS", "0"))
+DRAMATIQ_EMBEDDED_WORKER = (
+    env_bool("DRAMATIQ_EMBEDDED_WORKER", True) and not BROKER_URL and not TESTING
+)
+DRAMATIQ_EMBEDDED_THREADS = int(os.environ.get("DRAMATIQ_EMBEDDED_THREADS", "2"))
+
+
+def _broker_url_with_defaults(url: str) -> str:
+    # Fail fast when RabbitMQ is down: a request that commits must not hang on it (the sweep
+    # sends the message later).
+    defaults = "connection_attempts=1&socket_timeout=3&blocked_connection_timeout=10"
+    wanted = [p for p in defaults.split("&") if p.split("=")[0] + "=" not in url]
+    separator = "&" if "?" in url else "?"
+    return url + (separator + "&".join(wanted) if wanted else "")
+
+
+_JOB_MIDDLEWARE = [
+    "dramatiq.middleware.AgeLimit",
+    "dramatiq.middleware.TimeLimit",
+    "dramatiq.middleware.ShutdownNotifications",
+    "dramatiq.middleware.Callbacks",
+    "dramatiq.middleware.Pipelines",
+    "dramatiq.middleware.Retries",
+    "django_dramatiq.middleware.DbConnectionsMiddleware",
+]
+if not TESTING:
+    _JOB_MIDDLEWARE.append("invoicing.worker.SweepScheduler")
+if BROKER_URL and not TESTING:
+    DRAMATIQ_BROKER = {
+        "BROKER": "dramatiq.brokers.rabbitmq.RabbitmqBroker",
+        "OPTIONS": {"url": _broker_url_with_defaults(BROKER_URL), "confirm_delivery": True},
+        "MIDDLEWARE": _JOB_MIDDLEWARE,
+    }
+else:
+    DRAMATIQ_BROKER = {
+        "BROKER": "dramatiq.brokers.stub.StubBroker",
+        "OPTIONS": {},
+        "MIDDLEWARE": _JOB_MIDDLEWARE,
+    }
+DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
+
+# Refund gateway: a dotted path to a class with refund(); the simulated one keeps its ledger in
+# the database and can be told to fail (demos, tests, drills).
+REFUND_GATEWAY = os.environ.get("REFUND_GATEWAY", "payments.gateways.SimulatedGateway")
+SIMULATED_GATEWAY_FAIL_TIMES = int(os.environ.get("SIMULATED_GATEWAY_FAIL_TIMES", "0"))
+SIMULATED_GATEWAY_ALWAYS_FAIL = env_bool("SIMULATED_GATEWAY_ALWAYS_FAIL", False)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,354 @@
+"""Invoices (PRODUCT.md "Invoices"): every write to an Invoice goes through these functions.
+
+Lifecycle: the ship transaction writes the invoice PENDING (`invoice_request_rollback_unsafe`,
+from the `order_shipped` receiver) and sends `invoice_generate` on commit. The job
+(`invoice_generate`) numbers, renders, stores and marks it GENERATED, then sends the e-mail
+job on commit (`invoice_email_send`). Every step locks the invoice row and re-checks its state,
+so a message delivered twice, or sent again by the sweep (`invoice_sweep`), changes nothing.
+"""
+
+import functools
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django_fsm import can_proceed
+from dramatiq.common import compute_backoff
+
+from articurated.context import JOB, ActionContext
+from articurated.errors import InvalidTransition, NotFound, PermissionDenied
+from articurated.sequences import sequence_next_number_rollback_unsafe
+from audit.models import EntityType
+from audit.services import audit_record_create_rollback_unsafe
+from invoicing.models import Invoice, InvoiceStatus
+from invoicing.rendering import invoice_render_pdf
+from orders.models import Order
+
+logger = logging.getLogger(__name__)
+
+S = InvoiceStatus
+
+
+class InvoiceAttemptFailed(Exception):
+    """An attempt failed and another is due in `delay_ms` (the task turns it into a Retry)."""
+
+    def __init__(self, message: str, *, delay_ms: int) -> None:
+        super().__init__(message)
+        self.delay_ms = delay_ms
+
+
+# --- sending (always on commit, never failing the committed request) -----------------------
+
+
+def _send(actor_name: str, invoice_id: str) -> None:
+    """Sends one message. A broker that is down must not fail the request that committed the
+    work: the row stays due and the sweep sends it again."""
+    from invoicing import tasks  # tasks import this module
+
+    try:
+        getattr(tasks, actor_name).send(invoice_id)
+    except Exception:  # any broker failure: the sweep re-sends
+        logger.warning(
+            "Could not queue %s for invoice %s; the sweep will send it again.",
+            actor_name,
+            invoice_id,
+            exc_info=True,
+        )
+
+
+def _send_on_commit(actor_name: str, invoice: Invoice) -> None:
+    transaction.on_commit(functools.partial(_send, actor_name, str(invoice.pk)))
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _invoice_lock_rollback_unsafe(invoice_id) -> Invoice:
+    try:
+        return (
+            Invoice.objects.select_for_update(of=("self",))
+            .select_related("order")
+            .get(pk=invoice_id)
+        )
+    except (Invoice.DoesNotExist, DjangoValidationError, ValueError):
+        raise NotFound(f"Invoice {invoice_id} does not exist.") from None
+
+
+def _audit_rollback_unsafe(
+    invoice: Invoice,
+    *,
+    transition: str,
+    previous: str,
+    actor=None,
+    context: ActionContext = JOB,
+    reason: str | None = None,
+    metadata: dict | None = None,
+) -> None:
+    # Under the order's id, so the invoice's job steps appear in the order's timeline.
+    audit_record_create_rollback_unsafe(
+        entity_type=EntityType.INVOICE,
+        entity_id=invoice.order_id,
+        entity_number=invoice.order.number,
+        transition=transition,
+        previous_state=previous,
+        new_state=invoice.status,
+        actor=actor,
+        context=context,
+        reason=reason,
+        metadata={
+            "invoice_number": invoice.number,
+            "attempts": invoice.attempts,
+            **(metadata or {}),
+        },
+    )
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def invoice_may_retry(actor) -> bool:
+    return actor is None or actor.has_perm("invoicing.retry_invoice")
+
+
+# --- requested by the ship transaction ------------------------------------------------------
+
+
+def invoice_request_rollback_unsafe(*, order: Order) -> Invoice:
+    """Writes the order's invoice PENDING and sends `invoice_generate` on commit. Only inside
+    the ship transaction (from the `order_shipped` receiver), which holds the order lock."""
+    assert transaction.get_connection().in_atomic_block, "inside the ship transaction"
+    invoice, created = Invoice.objects.get_or_create(order=order)
+    if created:
+        _send_on_commit("invoice_generate_job", invoice)
+    return invoice
+
+
+# --- the job --------------------------------------------------------------------------------
+
+
+def _attempt_start(invoice_id) -> Invoice | None:
+    """Counts the attempt and gives the invoice its number, in one short transaction: the
+    number commits together with the row that uses it (no gap, no duplicate), and the number
+    sequence stays locked only for this instant, not while the PDF renders."""
+    with transaction.atomic():
+        invoice = _invoice_lock_rollback_unsafe(invoice_id)
+        if invoice.status != S.PENDING:
+            return None
+        now = timezone.now()
+        invoice.attempts += 1
+        # While this attempt may still be running, the sweep leaves the invoice alone.
+        time_limit = settings.JOBS_TIME_LIMIT_MS["invoices"]
+        invoice.next_attempt_at = now + timedelta(milliseconds=time_limit)
+        fields = ["attempts", "next_attempt_at", "updated_at"]
+        if invoice.number is None:
+            invoice.number = sequence_next_number_rollback_unsafe(prefix="INV")
+            invoice.issued_at = now
+            fields += ["number", "issued_at"]
+        invoice.save(update_fields=fields)
+    return invoice
+
+
+def _attempt_succeeded(invoice_id, *, pdf: bytes) -> None:
+    with transaction.atomic():
+        invoice = _invoice_lock_rollback_unsafe(invoice_id)
+        if invoice.status != S.PENDING:
+            return  # another delivery of the message finished first
+        replaced = invoice.pdf.name
+        invoice.pdf.save(f"{invoice.number}.pdf", ContentFile(pdf), save=False)
+        invoice.generate()
+        invoice.save(
+            update_fields=[
+                "pdf",
+                "status",
+                "generated_at",
+                "last_error",
+                "next_attempt_at",
+                "updated_at",
+            ]
+        )
+        _audit_rollback_unsafe(invoice, transition="generate", previous=S.PENDING)
+        if invoice.emailed_at is None:
+            _send_on_commit("invoice_email_send_job", invoice)
+        if replaced and replaced != invoice.pdf.name:  # a regenerated invoice
+            transaction.on_commit(functools.partial(invoice.pdf.storage.delete, replaced))
+
+
+def _attempt_failed(invoice_id, *, error: str) -> int | None:
+    """Records the error. Returns the delay before the next attempt, or None when the invoice
+    is now FAILED (retries used up) or no longer PENDING."""
+    with transaction.atomic():
+        invoice = _invoice_lock_rollback_unsafe(invoice_id)
+        if invoice.status != S.PENDING:
+            return None
+        if invoice.attempts > settings.INVOICE_MAX_RETRIES:
+            invoice.fail(error=error)
+            invoice.save(update_fields=["status", "last_error", "updated_at"])
+            _audit_rollback_unsafe(
+                invoice, transition="fail", previous=S.PENDING, metadata={"error": error}
+            )
+            transaction.on_commit(
+                functools.partial(
+                    logger.error,
+                    "Invoice %s of order %s FAILED after %d attempts: %s",
+                    invoice.number,
+                    invoice.order.number,
+                    invoice.attempts,
+                    error,
+                )
+            )
+            return None
+        _, delay_ms = compute_backoff(
+            invoice.attempts - 1,
+            factor=settings.JOBS_RETRY_MIN_BACKOFF_MS,
+            max_backoff=settings.JOBS_RETRY_MAX_BACKOFF_MS,
+        )
+        invoice.last_error = error
+        invoice.next_attempt_at = timezone.now() + timedelta(milliseconds=delay_ms)
+        invoice.save(update_fields=["last_error", "next_attempt_at", "updated_at"])
+        return delay_ms
+
+
+def invoice_generate(*, invoice_id) -> None:
+    """The invoice job: PENDING → GENERATED (or FAILED once INVOICE_MAX_RETRIES retries are
+    used up). Called by the `invoice_generate_job` actor only. Safe to run any number of times:
+    it locks the invoice and does nothing unless it is PENDING. Raises InvoiceAttemptFailed
+    when another attempt is due. Queues the e-mail job on commit."""
+    try:
+        invoice = _attempt_start(invoice_id)
+    except NotFound:
+        logger.warning("Invoice %s no longer exists; nothing to generate.", invoice_id)
+        return
+    if invoice is None:
+        return
+    if settings.JOBS_FAULT_DELAY_SECONDS:
+        time.sleep(settings.JOBS_FAULT_DELAY_SECONDS)
+    try:
+        pdf = invoice_render_pdf(invoice=invoice)
+        _attempt_succeeded(invoice_id, pdf=pdf)
+    except Exception as exc:  # any failure is an attempt that failed
+        error = _error_text(exc)
+        logger.warning("Invoice %s attempt %d failed: %s", invoice.number, invoice.attempts, error)
+        delay_ms = _attempt_failed(invoice_id, error=error)
+        if delay_ms is not None:
+            raise InvoiceAttemptFailed(error, delay_ms=delay_ms) from exc
+
+
+def invoice_email_send(*, invoice_id) -> None:
+    """E-mails a GENERATED invoice to the customer with its PDF attached, once: the invoice is
+    locked while the message is handed to the mail server, and `emailed_at` commits with it, so a
+    second run (duplicate message, sweep) finds it set and sends nothing. Called by the
+    `invoice_email_send_job` actor only."""
+    with transaction.atomic():
+        try:
+            invoice = _invoice_lock_rollback_unsafe(invoice_id)
+        except NotFound:
+            return
+        if invoice.status != S.GENERATED or invoice.emailed_at is not None:
+            return
+        order = invoice.order
+        with invoice.pdf.storage.open(invoice.pdf.name, "rb") as stored:
+            content = stored.read()
+        body = render_to_string(
+            "invoicing/invoice_email.txt",
+            {
+                "invoice": invoice,
+                "order": order,
+                "seller": settings.SELLER,
+                "total": f"{order.total_amount:,.2f}",
+            },
+        )
+        message = EmailMessage(
+            subject=f"Your invoice {invoice.number} for order {order.number}",
+            body=body,
+            to=[order.customer_email],
+        )
+        message.attach(f"{invoice.number}.pdf", content, "application/pdf")
+        message.send()
+        invoice.emailed_at = timezone.now()
+        invoice.save(update_fields=["emailed_at", "updated_at"])
+
+
+# --- staff actions --------------------------------------------------------------------------
+
+
+def _staff_transition(*, invoice_id, actor, context: ActionContext, name: str) -> Invoice:
+    if not invoice_may_retry(actor):
+        raise PermissionDenied("Your role may not retry or regenerate invoices.")
+    invoice = _invoice_lock_rollback_unsafe(invoice_id)
+    method = getattr(invoice, name)
+    if not can_proceed(method):
+        raise InvalidTransition(
+            kind="invoice",
+            number=invoice.number or f"of order {invoice.order.number}",
+            current=invoice.status,
+            requested=S.PENDING,
+            allowed=[str(t.target) for t in invoice.get_available_status_transitions()],
+        )
+    previous, attempts = invoice.status, invoice.attempts
+    method()
+    invoice.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
+    _audit_rollback_unsafe(
+        invoice,
+        transition=name,
+        previous=previous,
+        actor=actor,
+        context=context,
+        metadata={"previous_attempts": attempts, "last_error": invoice.last_error or None},
+    )
+    _send_on_commit("invoice_generate_job", invoice)
+    return invoice
+
+
+@transaction.atomic
+def invoice_retry(*, invoice_id, actor, context: ActionContext) -> Invoice:
+    """FAILED (or stuck PENDING) → PENDING with a fresh set of attempts; sends the job on
+    commit. Users with invoicing.retry_invoice (managers). Locks the invoice."""
+    return _staff_transition(invoice_id=invoice_id, actor=actor, context=context, name="retry")
+
+
+@transaction.atomic
+def invoice_regenerate(*, invoice_id, actor, context: ActionContext) -> Invoice:
+    """GENERATED → PENDING: renders the PDF again with the same number and date (for example
+    after support corrected an address); the customer is not e-mailed again. Users with
+    invoicing.retry_invoice. Locks the invoice; sends the job on commit."""
+    return _staff_transition(invoice_id=invoice_id, actor=actor, context=context, name="regenerate")
+
+
+# --- the sweep ------------------------------------------------------------------------------
+
+
+def invoice_sweep(*, grace_seconds: float | None = None, limit: int = 500) -> int:
+    """Sends again the work whose message was lost (broker down at commit, worker killed,
+    in-memory queue of a restarted process): PENDING invoices, and GENERATED ones not yet
+    e-mailed, due more than `grace_seconds` ago. Claims them with SKIP LOCKED and moves their
+    due time, so concurrent sweeps do not both send. Returns how many it sent."""
+    grace = settings.JOBS_SWEEP_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    now = timezone.now()
+    with transaction.atomic():
+        overdue = list(
+            Invoice.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(status=S.PENDING) | Q(status=S.GENERATED, emailed_at__isnull=True),
+                next_attempt_at__lte=now - timedelta(seconds=grace),
+            )
+            .order_by("next_attempt_at")[:limit]
+        )
+        for invoice in overdue:
+            invoice.next_attempt_at = now
+            pending = invoice.status == S.PENDING
+            _send_on_commit(
+                "invoice_generate_job" if pending else "invoice_email_send_job", invoice
+            )
+        Invoice.objects.bulk_update(overdue, ["next_attempt_at"])
+    if overdue:
+        logger.warning("Invoice sweep sent %d overdue jobs again.", len(overdue))
+    return len(overdue)
