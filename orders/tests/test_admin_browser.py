@@ -5,6 +5,7 @@ import os
 import shutil
 
 import pytest
+from django.db import connections
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -29,6 +30,9 @@ def browser_page():
         page = browser.new_page()
         yield page
         browser.close()
+        # ORM calls made while Playwright's loop runs get their own (context-local) database
+        # connection; close it here, or PostgreSQL cannot drop the test database at the end.
+        connections.close_all()
 
 
 def test_warehouse_ships_an_order_from_its_page(live_server, browser_page, users, make_order):
