@@ -13,3 +13,13 @@ class ArticuratedConfig(AppConfig):
         from articurated.roles import roles_sync_on_migrate
 
         post_migrate.connect(roles_sync_on_migrate, dispatch_uid="articurated.roles_sync")
+
+        from django.conf import settings
+        from django.core.signals import request_started
+
+        from articurated.jobs import embedded_worker_on_request_started
+
+        if settings.DRAMATIQ_EMBEDDED_WORKER:
+            request_started.connect(
+                embedded_worker_on_request_started, dispatch_uid="articurated.embedded_worker"
+            )

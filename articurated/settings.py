@@ -239,7 +239,7 @@ MANAGER_EMAILS = env_list("MANAGER_EMAILS", "managers@articurated.example")
 # --- background jobs ------------------------------------------------------------------------
 # Dramatiq through django-dramatiq; actors live in invoicing/tasks.py and payments/tasks.py.
 # - BROKER_URL=amqp://… → RabbitMQ; `manage.py rundramatiq` is the worker (it also runs the
-#   sweep every JOBS_SWEEP_INTERVAL_SECONDS, see invoicing/worker.py).
+#   sweep every JOBS_SWEEP_INTERVAL_SECONDS, see articurated/jobs.py).
 # - no BROKER_URL → an in-memory broker whose messages a worker embedded in the web process
 #   handles (started by the process's first request), so `make run` needs nothing installed.
 # - tests (pytest sets PYTEST_VERSION) → the in-memory StubBroker; tests run their own Worker.
@@ -295,7 +295,7 @@ _JOB_MIDDLEWARE = [
     "django_dramatiq.middleware.DbConnectionsMiddleware",
 ]
 if not TESTING:
-    _JOB_MIDDLEWARE.append("invoicing.worker.SweepScheduler")
+    _JOB_MIDDLEWARE.append("articurated.jobs.SweepScheduler")
 if BROKER_URL and not TESTING:
     DRAMATIQ_BROKER = {
         "BROKER": "dramatiq.brokers.rabbitmq.RabbitmqBroker",

@@ -1,9 +1,9 @@
 import pytest
 
 from articurated.health import broker_check
+from articurated.jobs import sweep_send
 from invoicing.models import Invoice, InvoiceStatus
 from invoicing.tests.conftest import shipped_order
-from invoicing.worker import sweep_send
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,9 +1,8 @@
 """How background jobs run besides the actors themselves: the worker embedded in the web process
 when no broker is configured, and the scheduler that sends the sweep actors every minute.
 
-Generic (it imports only Django and Dramatiq and names the sweep actors from settings, so
-`payments` does not depend on `invoicing` through it); it sits here only because the shared
-`articurated` package is outside this change — it belongs in `articurated/jobs.py`.
+Generic: it imports only Django and Dramatiq and finds the sweep actors by name in
+settings.JOBS_SWEEPS, so this bottom layer depends on no domain app.
 """
 
 import atexit
