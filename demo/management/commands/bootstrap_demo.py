@@ -13,6 +13,7 @@ from articurated.context import CLI
 from articurated.roles import INTEGRATOR, MANAGER, ROLE_PERMISSIONS, STAFF_ROLES, roles_sync
 from orders.models import Order
 from orders.services import order_change_state, order_create
+from returns.services import return_change_state, return_create
 
 DEMO_CUSTOMERS = [
     ("ada@example.com", "Ada Lovelace", "GB", "London", "12 St James's Sq", "SW1Y 4JH"),
@@ -22,6 +23,21 @@ DEMO_CUSTOMERS = [
     ("katherine@example.com", "Katherine Johnson", "US", "Hampton", "2 Langley Blvd", "23681"),
     ("margaret@example.com", "Margaret Hamilton", "US", "Boston", "77 Mass Ave", "02139"),
     ("radia@example.com", "Radia Perlman", "US", "Portsmouth", "5 Bridge St", "03801"),
+]
+# Returns opened on the delivered demo orders: (reason, comment, the states they move through)
+DEMO_RETURNS = [
+    ("DAMAGED", "Crack on the rim", []),
+    ("NOT_AS_DESCRIBED", "Colour is much darker than the photo", []),
+    (
+        "NO_LONGER_NEEDED",
+        "Bought two by mistake",
+        [("APPROVED", {}), ("IN_TRANSIT", {"carrier": "Royal Mail"})],
+    ),
+    (
+        "WRONG_ITEM",
+        "Received a bowl instead of a mug",
+        [("REJECTED", {"reason": "Photo shows the item ordered"})],
+    ),
 ]
 DEMO_ITEMS = [
     ("VASE-01", "Hand-thrown vase", "49.50"),
@@ -100,7 +116,9 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _orders(self):
-        for index, (target, steps) in enumerate(DEMO_STATES * 2):
+        delivered = []
+        delivered_twice_more = [state for state in DEMO_STATES if state[0] == "DELIVERED"] * 2
+        for index, (target, steps) in enumerate(DEMO_STATES * 2 + delivered_twice_more):
             email, name, country, city, line1, postal = DEMO_CUSTOMERS[index % len(DEMO_CUSTOMERS)]
             address = {
                 "name": name,
@@ -135,5 +153,22 @@ class Command(BaseCommand):
                     order_id=order.pk, actor=None, context=CLI, new_state=new_state, **params
                 )
             self.stdout.write(f"  {order.number}: {target}")
+            if target == "DELIVERED":
+                delivered.append(order)
+        for order, (reason, comment, steps) in zip(delivered, DEMO_RETURNS, strict=False):
+            return_request = return_create(
+                actor=None, context=CLI, order_id=order.pk, reason=reason, comment=comment
+            )
+            for new_state, params in steps:
+                return_request = return_change_state(
+                    return_id=return_request.pk,
+                    actor=None,
+                    context=CLI,
+                    new_state=new_state,
+                    **params,
+                )
+            self.stdout.write(
+                f"  {return_request.number} for {order.number}: {return_request.status}"
+            )
         manager = get_user_model().objects.get(username=MANAGER.lower())
         self.stdout.write(f"Demo orders created; log in as {manager.username} to approve returns.")
