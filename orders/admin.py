@@ -84,6 +84,10 @@ class LineItemInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Lines are part of the order: whoever may see the order sees its lines.
+        return request.user.has_perm("orders.view_order")
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 

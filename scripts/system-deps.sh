@@ -5,11 +5,14 @@
 # missing; otherwise says exactly what to install. Chromium is optional: without it the
 # browser tests skip and say why.
 set -euo pipefail
+# Read each listing once: `cmd | grep -q` under pipefail fails when grep stops reading early.
+libraries=$(ldconfig -p 2>/dev/null || true)
+fonts=$(fc-list 2>/dev/null || true)
 missing=()
-ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || missing+=(libpango-1.0-0)
-ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || missing+=(libpangoft2-1.0-0)
-ldconfig -p 2>/dev/null | grep -q 'libharfbuzz.so' || missing+=(libharfbuzz0b)
-fc-list 2>/dev/null | grep -qi . || missing+=(fonts-dejavu-core fontconfig)
+grep -q 'libpango-1.0.so' <<<"$libraries" || missing+=(libpango-1.0-0)
+grep -q 'libpangoft2-1.0.so' <<<"$libraries" || missing+=(libpangoft2-1.0-0)
+grep -q 'libharfbuzz.so' <<<"$libraries" || missing+=(libharfbuzz0b)
+[ -n "$fonts" ] || missing+=(fonts-dejavu-core fontconfig)
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 optional=()
 [ -x /usr/bin/chromium ] || optional+=(chromium chromium-driver)

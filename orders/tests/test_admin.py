@@ -43,8 +43,9 @@ def test_change_page_offers_exactly_the_transitions_the_user_may_make_now(
     order = make_order(status)
     # when staff of `role` open it
     response = login(role).get(change_url(order))
-    # then the buttons are those their role may make from this state
+    # then they see its lines, and the buttons are those their role may make from this state
     assert response.status_code == 200
+    assert b"VASE-01" in response.content
     shown = [t["label"] for t in response.context["available_transitions"]]
     assert shown == buttons
 
