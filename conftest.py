@@ -3,8 +3,10 @@ services, and the switches that let transactional tests clean the append-only au
 
 import os
 
+import dramatiq
 import pytest
 from django.db import connection
+from dramatiq.brokers.stub import StubBroker
 from rest_framework.test import APIClient
 
 from articurated.context import ActionContext, Source
@@ -45,6 +47,49 @@ def _audit_triggers(request):
 def _fast_password_hashing(settings):
     # Every test makes users; the production hasher (PBKDF2) would cost ~0.1 s each.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class Jobs:
+    """Background jobs in tests: the in-memory StubBroker (what settings choose under pytest)
+    and a real dramatiq.Worker that runs what the code under test queued."""
+
+    def __init__(self, broker: StubBroker) -> None:
+        self.broker = broker
+
+    def queued(self, queue: str) -> list[dramatiq.Message]:
+        """The messages waiting on a queue (and its delay queue), without consuming them."""
+        waiting = []
+        for name in (queue, f"{queue}.DQ"):
+            waiting += [
+                dramatiq.Message.decode(raw) for raw in list(self.broker.queues[name].queue)
+            ]
+        return waiting
+
+    def drain(self, *, threads: int = 4) -> None:
+        """Runs a worker until every queue is empty, including the messages the jobs send and
+        the retries they schedule. Re-raises any message that ended up dead-lettered."""
+        worker = dramatiq.Worker(self.broker, worker_timeout=20, worker_threads=threads)
+        worker.start()
+        try:
+            while True:
+                for name in list(self.broker.queues):
+                    if not name.endswith((".DQ", ".XQ")):
+                        # A guard against a hang, not a timing assertion.
+                        self.broker.join(name, timeout=120_000, fail_fast=True)
+                worker.join()
+                if not any(q.unfinished_tasks for q in self.broker.queues.values()):
+                    return
+        finally:
+            worker.stop()
+
+
+@pytest.fixture
+def jobs():
+    broker = dramatiq.get_broker()
+    assert isinstance(broker, StubBroker), "tests run jobs on the StubBroker"
+    broker.flush_all()
+    yield Jobs(broker)
+    broker.flush_all()
 
 
 def requires_postgres():

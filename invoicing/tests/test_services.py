@@ -1,4 +1,3 @@
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 
@@ -15,18 +14,10 @@ from audit.models import AuditRecord
 from conftest import order_make, requires_postgres
 from invoicing import services, tasks
 from invoicing.models import Invoice, InvoiceStatus
-from invoicing.tests.conftest import ship, shipped_order
+from invoicing.tests.conftest import pdf_text, ship, shipped_order
 from orders.models import Order
 
 ADMIN = ActionContext(source=Source.ADMIN, ip_address="127.0.0.1", request_id="admin-test")
-
-
-def pdf_text(data: bytes, tmp_path) -> str:
-    path = tmp_path / "invoice.pdf"
-    path.write_bytes(data)
-    return subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
-    ).stdout
 
 
 @pytest.mark.django_db(transaction=True)

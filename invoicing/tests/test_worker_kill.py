@@ -16,7 +16,7 @@ from articurated.models import NumberSequence
 from audit.models import AuditRecord
 from conftest import requires_postgres
 from invoicing.models import Invoice, InvoiceStatus
-from invoicing.tests.conftest import shipped_order
+from invoicing.tests.conftest import pdf_text, shipped_order
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER_URL = os.environ.get("BROKER_URL", "")
@@ -93,6 +93,10 @@ def test_a_worker_killed_mid_invoice_job_loses_nothing_and_doubles_nothing(
     assert invoice.status == InvoiceStatus.GENERATED
     assert invoice.attempts == 2
     assert NumberSequence.objects.get(prefix="INV").last_value == 1
-    assert invoice.pdf.read().startswith(b"%PDF-")
+    data = invoice.pdf.read()
+    assert data.startswith(b"%PDF-")
+    text = pdf_text(data, tmp_path)
+    assert order.number in text
+    assert str(order.total_amount) in text
     assert summary["emails"] == 1
     assert AuditRecord.objects.filter(entity_type="INVOICE", transition="generate").count() == 1
