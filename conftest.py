@@ -1,10 +1,16 @@
 """Fixtures shared by every app's tests: role users, API clients, orders built through the real
 services, and the switches that let transactional tests clean the append-only audit table."""
 
+import json
 import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 
 import dramatiq
 import pytest
+from django.conf import settings
 from django.db import connection
 from dramatiq.brokers.stub import StubBroker
 from rest_framework.test import APIClient
@@ -13,6 +19,8 @@ from articurated.context import ActionContext, Source
 from articurated.roles import INTEGRATOR, MANAGER, SUPPORT, WAREHOUSE, roles_sync
 from audit.db import triggers_install, triggers_remove
 
+ROOT = Path(__file__).resolve().parent
+BROKER_URL = os.environ.get("BROKER_URL", "")
 ROLES = (WAREHOUSE, SUPPORT, MANAGER, INTEGRATOR)
 TEST_CONTEXT = ActionContext(source=Source.API, ip_address="127.0.0.1", request_id="test")
 
@@ -90,6 +98,69 @@ def jobs():
     broker.flush_all()
     yield Jobs(broker)
     broker.flush_all()
+
+
+def requires_rabbitmq():
+    return pytest.mark.skipif(
+        not BROKER_URL.startswith(("amqp://", "amqps://")),
+        reason="needs a real RabbitMQ: run with BROKER_URL=amqp://…",
+    )
+
+
+@pytest.fixture
+def drill_env(tmp_path):
+    """The environment of the drill and its workers: this test's database, media and a queue
+    prefix of their own, so parallel runs on one RabbitMQ never take each other's messages."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}-"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "BROKER_URL": BROKER_URL,
+        "JOBS_QUEUE_PREFIX": prefix,
+        "MEDIA_ROOT": settings.MEDIA_ROOT,
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+        "JOBS_SWEEP_INTERVAL_SECONDS": "0",
+    }
+    env.pop("PYTEST_VERSION", None)
+    env.pop("TEST_DB_SUFFIX", None)
+    yield env
+    _queues_delete(prefix)
+
+
+def _queues_delete(prefix: str) -> None:
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(BROKER_URL))
+    try:
+        channel = connection.channel()
+        for name in ("invoices", "refunds", "email"):
+            for suffix in ("", ".DQ", ".XQ"):
+                channel.queue_delete(f"{prefix}{name}{suffix}")
+    finally:
+        connection.close()
+
+
+def _run_drill(kind: str, row_id, env: dict, tmp_path) -> dict:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "worker_kill_drill.py"), kind, str(row_id),
+         "--log", str(tmp_path / "workers.log")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def worker_kill_drill(drill_env, tmp_path):
+    """Runs scripts/worker_kill_drill.py on one invoice or refund: a real worker on RabbitMQ is
+    SIGKILLed mid-job, another takes over. Returns the drill's JSON summary."""
+
+    def run(kind: str, row_id) -> dict:
+        return _run_drill(kind, row_id, drill_env, tmp_path)
+
+    return run
 
 
 def requires_postgres():

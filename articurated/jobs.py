@@ -6,14 +6,63 @@ settings.JOBS_SWEEPS, so this bottom layer depends on no domain app.
 """
 
 import atexit
+import functools
 import logging
 import random
 import threading
 
 import dramatiq
 from django.conf import settings
+from django.db import transaction
+from dramatiq.common import compute_backoff
 
 logger = logging.getLogger(__name__)
+
+# Retry backoff of every job actor (dramatiq's own, for failures the services do not handle).
+RETRY_BACKOFF = {
+    "min_backoff": settings.JOBS_RETRY_MIN_BACKOFF_MS,
+    "max_backoff": settings.JOBS_RETRY_MAX_BACKOFF_MS,
+}
+
+
+class AttemptFailed(Exception):
+    """A job's attempt failed and another is due in `delay_ms`; the actor turns it into a
+    dramatiq.Retry with that delay (the same one the service stored on its row)."""
+
+    def __init__(self, message: str, *, delay_ms: int) -> None:
+        super().__init__(message)
+        self.delay_ms = delay_ms
+
+
+def job_retry_delay_ms(*, failed_attempts: int) -> int:
+    """Exponential backoff before the next attempt, after `failed_attempts` failures."""
+    _, delay_ms = compute_backoff(
+        max(failed_attempts - 1, 0),
+        factor=settings.JOBS_RETRY_MIN_BACKOFF_MS,
+        max_backoff=settings.JOBS_RETRY_MAX_BACKOFF_MS,
+    )
+    return delay_ms
+
+
+def job_error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def job_send(actor_name: str, *args) -> None:
+    """Sends one message. A broker that is down must not fail the request that committed the
+    work: the row that asks for it stays due, and the sweep sends it again."""
+    try:
+        dramatiq.get_broker().get_actor(actor_name).send(*args)
+    except Exception:  # any broker failure: the sweep re-sends
+        logger.warning(
+            "Could not queue %s%r; the sweep will send it again.", actor_name, args, exc_info=True
+        )
+
+
+def job_send_on_commit(actor_name: str, *args) -> None:
+    """Queues the message once the current transaction commits (arguments bound by value)."""
+    transaction.on_commit(functools.partial(job_send, actor_name, *args))
+
 
 _embedded_lock = threading.Lock()
 _embedded_worker: dramatiq.Worker | None = None

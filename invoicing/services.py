@@ -21,10 +21,15 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_fsm import can_proceed
-from dramatiq.common import compute_backoff
 
 from articurated.context import JOB, ActionContext
 from articurated.errors import InvalidTransition, NotFound, PermissionDenied
+from articurated.jobs import (
+    AttemptFailed,
+    job_error_text,
+    job_retry_delay_ms,
+    job_send_on_commit,
+)
 from articurated.sequences import sequence_next_number_rollback_unsafe
 from audit.models import EntityType
 from audit.services import audit_record_create_rollback_unsafe
@@ -37,35 +42,7 @@ logger = logging.getLogger(__name__)
 S = InvoiceStatus
 
 
-class InvoiceAttemptFailed(Exception):
-    """An attempt failed and another is due in `delay_ms` (the task turns it into a Retry)."""
-
-    def __init__(self, message: str, *, delay_ms: int) -> None:
-        super().__init__(message)
-        self.delay_ms = delay_ms
-
-
 # --- sending (always on commit, never failing the committed request) -----------------------
-
-
-def _send(actor_name: str, invoice_id: str) -> None:
-    """Sends one message. A broker that is down must not fail the request that committed the
-    work: the row stays due and the sweep sends it again."""
-    from invoicing import tasks  # tasks import this module
-
-    try:
-        getattr(tasks, actor_name).send(invoice_id)
-    except Exception:  # any broker failure: the sweep re-sends
-        logger.warning(
-            "Could not queue %s for invoice %s; the sweep will send it again.",
-            actor_name,
-            invoice_id,
-            exc_info=True,
-        )
-
-
-def _send_on_commit(actor_name: str, invoice: Invoice) -> None:
-    transaction.on_commit(functools.partial(_send, actor_name, str(invoice.pk)))
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -111,10 +88,6 @@ def _audit_rollback_unsafe(
     )
 
 
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:2000]
-
-
 def invoice_may_retry(actor) -> bool:
     return actor is None or actor.has_perm("invoicing.retry_invoice")
 
@@ -128,7 +101,7 @@ def invoice_request_rollback_unsafe(*, order: Order) -> Invoice:
     assert transaction.get_connection().in_atomic_block, "inside the ship transaction"
     invoice, created = Invoice.objects.get_or_create(order=order)
     if created:
-        _send_on_commit("invoice_generate_job", invoice)
+        job_send_on_commit("invoice_generate_job", str(invoice.pk))
     return invoice
 
 
@@ -177,7 +150,7 @@ def _attempt_succeeded(invoice_id, *, pdf: bytes) -> None:
         )
         _audit_rollback_unsafe(invoice, transition="generate", previous=S.PENDING)
         if invoice.emailed_at is None:
-            _send_on_commit("invoice_email_send_job", invoice)
+            job_send_on_commit("invoice_email_send_job", str(invoice.pk))
         if replaced and replaced != invoice.pdf.name:  # a regenerated invoice
             transaction.on_commit(functools.partial(invoice.pdf.storage.delete, replaced))
 
@@ -206,11 +179,7 @@ def _attempt_failed(invoice_id, *, error: str) -> int | None:
                 )
             )
             return None
-        _, delay_ms = compute_backoff(
-            invoice.attempts - 1,
-            factor=settings.JOBS_RETRY_MIN_BACKOFF_MS,
-            max_backoff=settings.JOBS_RETRY_MAX_BACKOFF_MS,
-        )
+        delay_ms = job_retry_delay_ms(failed_attempts=invoice.attempts)
         invoice.last_error = error
         invoice.next_attempt_at = timezone.now() + timedelta(milliseconds=delay_ms)
         invoice.save(update_fields=["last_error", "next_attempt_at", "updated_at"])
@@ -220,7 +189,7 @@ def _attempt_failed(invoice_id, *, error: str) -> int | None:
 def invoice_generate(*, invoice_id) -> None:
     """The invoice job: PENDING → GENERATED (or FAILED once INVOICE_MAX_RETRIES retries are
     used up). Called by the `invoice_generate_job` actor only. Safe to run any number of times:
-    it locks the invoice and does nothing unless it is PENDING. Raises InvoiceAttemptFailed
+    it locks the invoice and does nothing unless it is PENDING. Raises AttemptFailed
     when another attempt is due. Queues the e-mail job on commit."""
     try:
         invoice = _attempt_start(invoice_id)
@@ -235,11 +204,11 @@ def invoice_generate(*, invoice_id) -> None:
         pdf = invoice_render_pdf(invoice=invoice)
         _attempt_succeeded(invoice_id, pdf=pdf)
     except Exception as exc:  # any failure is an attempt that failed
-        error = _error_text(exc)
+        error = job_error_text(exc)
         logger.warning("Invoice %s attempt %d failed: %s", invoice.number, invoice.attempts, error)
         delay_ms = _attempt_failed(invoice_id, error=error)
         if delay_ms is not None:
-            raise InvoiceAttemptFailed(error, delay_ms=delay_ms) from exc
+            raise AttemptFailed(error, delay_ms=delay_ms) from exc
 
 
 def invoice_email_send(*, invoice_id) -> None:
@@ -304,7 +273,7 @@ def _staff_transition(*, invoice_id, actor, context: ActionContext, name: str) -
         context=context,
         metadata={"previous_attempts": attempts, "last_error": invoice.last_error or None},
     )
-    _send_on_commit("invoice_generate_job", invoice)
+    job_send_on_commit("invoice_generate_job", str(invoice.pk))
     return invoice
 
 
@@ -345,8 +314,8 @@ def invoice_sweep(*, grace_seconds: float | None = None, limit: int = 500) -> in
         for invoice in overdue:
             invoice.next_attempt_at = now
             pending = invoice.status == S.PENDING
-            _send_on_commit(
-                "invoice_generate_job" if pending else "invoice_email_send_job", invoice
+            job_send_on_commit(
+                "invoice_generate_job" if pending else "invoice_email_send_job", str(invoice.pk)
             )
         Invoice.objects.bulk_update(overdue, ["next_attempt_at"])
     if overdue:

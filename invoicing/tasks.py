@@ -4,12 +4,8 @@ re-checks state, so any message may be delivered more than once."""
 import dramatiq
 from django.conf import settings
 
+from articurated.jobs import RETRY_BACKOFF, AttemptFailed
 from invoicing import services
-
-_BACKOFF = {
-    "min_backoff": settings.JOBS_RETRY_MIN_BACKOFF_MS,
-    "max_backoff": settings.JOBS_RETRY_MAX_BACKOFF_MS,
-}
 
 
 @dramatiq.actor(
@@ -17,12 +13,12 @@ _BACKOFF = {
     queue_name=settings.JOBS_QUEUES["invoices"],
     max_retries=settings.INVOICE_MAX_RETRIES,
     time_limit=settings.JOBS_TIME_LIMIT_MS["invoices"],
-    **_BACKOFF,
+    **RETRY_BACKOFF,
 )
 def invoice_generate_job(invoice_id: str) -> None:
     try:
         services.invoice_generate(invoice_id=invoice_id)
-    except services.InvoiceAttemptFailed as exc:
+    except AttemptFailed as exc:
         # The delay the service computed (and stored as the invoice's next_attempt_at).
         raise dramatiq.Retry(str(exc), delay=exc.delay_ms) from exc
 
@@ -32,7 +28,7 @@ def invoice_generate_job(invoice_id: str) -> None:
     queue_name=settings.JOBS_QUEUES["email"],
     max_retries=settings.EMAIL_MAX_RETRIES,
     time_limit=settings.JOBS_TIME_LIMIT_MS["email"],
-    **_BACKOFF,
+    **RETRY_BACKOFF,
 )
 def invoice_email_send_job(invoice_id: str) -> None:
     services.invoice_email_send(invoice_id=invoice_id)

@@ -22,10 +22,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django_fsm import can_proceed
-from dramatiq.common import compute_backoff
 
 from articurated.context import JOB, ActionContext
 from articurated.errors import Conflict, InvalidTransition, NotFound, PermissionDenied
+from articurated.jobs import (
+    AttemptFailed,
+    job_error_text,
+    job_retry_delay_ms,
+    job_send_on_commit,
+)
 from audit.models import EntityType
 from audit.services import audit_record_create_rollback_unsafe
 from orders.models import Order
@@ -42,35 +47,7 @@ class RefundExceedsTotal(Conflict):
     code = "REFUND_EXCEEDS_TOTAL"
 
 
-class RefundAttemptFailed(Exception):
-    """An attempt failed and another is due in `delay_ms` (the task turns it into a Retry)."""
-
-    def __init__(self, message: str, *, delay_ms: int) -> None:
-        super().__init__(message)
-        self.delay_ms = delay_ms
-
-
 # --- sending (always on commit, never failing the committed request) -----------------------
-
-
-def _send(actor_name: str, refund_id: str) -> None:
-    """Sends one message. A broker that is down must not fail the request that committed the
-    work: the row stays due and the sweep sends it again."""
-    from payments import tasks  # tasks import this module
-
-    try:
-        getattr(tasks, actor_name).send(refund_id)
-    except Exception:  # any broker failure: the sweep re-sends
-        logger.warning(
-            "Could not queue %s for refund %s; the sweep will send it again.",
-            actor_name,
-            refund_id,
-            exc_info=True,
-        )
-
-
-def _send_on_commit(actor_name: str, refund: Refund) -> None:
-    transaction.on_commit(functools.partial(_send, actor_name, str(refund.pk)))
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -117,10 +94,6 @@ def _audit_rollback_unsafe(
     )
 
 
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:2000]
-
-
 def refund_may_retry(actor) -> bool:
     return actor is None or actor.has_perm("payments.retry_refund")
 
@@ -162,7 +135,7 @@ def refund_request_rollback_unsafe(
             )
     except IntegrityError as error:  # the trigger: someone bypassed the check above
         raise RefundExceedsTotal(str(error)) from error
-    _send_on_commit("refund_process_job", refund)
+    job_send_on_commit("refund_process_job", str(refund.pk))
     return refund
 
 
@@ -217,7 +190,7 @@ def _attempt_succeeded(refund_id, *, reference: str) -> None:
         _audit_rollback_unsafe(
             refund, transition="succeed", previous=previous, metadata={"reference": reference}
         )
-        _send_on_commit("refund_customer_email_job", refund)
+        job_send_on_commit("refund_customer_email_job", str(refund.pk))
 
 
 def _attempt_failed(refund_id, *, error: str) -> int | None:
@@ -248,13 +221,9 @@ def _attempt_failed(refund_id, *, error: str) -> int | None:
                     error,
                 )
             )
-            _send_on_commit("refund_failure_alert_job", refund)
+            job_send_on_commit("refund_failure_alert_job", str(refund.pk))
             return None
-        _, delay_ms = compute_backoff(
-            refund.attempts - 1,
-            factor=settings.JOBS_RETRY_MIN_BACKOFF_MS,
-            max_backoff=settings.JOBS_RETRY_MAX_BACKOFF_MS,
-        )
+        delay_ms = job_retry_delay_ms(failed_attempts=refund.attempts)
         refund.last_error = error
         refund.next_attempt_at = timezone.now() + timedelta(milliseconds=delay_ms)
         refund.save(update_fields=["last_error", "next_attempt_at", "updated_at"])
@@ -267,7 +236,7 @@ def refund_process(*, refund_id) -> None:
     ours). PENDING → SUCCEEDED, or FAILED once REFUND_MAX_RETRIES retries are used up. Called by
     the `refund_process_job` actor only. Safe to run any number of times: a refund that is not
     PENDING is left alone, and the key makes a repeated gateway call return the first payment.
-    Raises RefundAttemptFailed when another attempt is due."""
+    Raises AttemptFailed when another attempt is due."""
     try:
         refund = _attempt_start(refund_id)
     except NotFound:
@@ -287,11 +256,11 @@ def refund_process(*, refund_id) -> None:
             description=f"Refund for order {refund.order.number}",
         )
     except Exception as exc:  # any failure is an attempt that failed
-        error = _error_text(exc)
+        error = job_error_text(exc)
         logger.warning("Refund %s attempt %d failed: %s", refund.pk, refund.attempts, error)
         delay_ms = _attempt_failed(refund_id, error=error)
         if delay_ms is not None:
-            raise RefundAttemptFailed(error, delay_ms=delay_ms) from exc
+            raise AttemptFailed(error, delay_ms=delay_ms) from exc
         return
     _attempt_succeeded(refund_id, reference=result.reference)
 
@@ -399,7 +368,7 @@ def refund_retry(*, refund_id, actor, context: ActionContext) -> Refund:
         context=context,
         metadata={"previous_attempts": attempts, "last_error": refund.last_error or None},
     )
-    _send_on_commit("refund_process_job", refund)
+    job_send_on_commit("refund_process_job", str(refund.pk))
     return refund
 
 
@@ -432,7 +401,7 @@ def refund_sweep(*, grace_seconds: float | None = None, limit: int = 500) -> int
         )
         for refund in overdue:
             refund.next_attempt_at = now
-            _send_on_commit(_NEXT_STEP[refund.status], refund)
+            job_send_on_commit(_NEXT_STEP[refund.status], str(refund.pk))
         Refund.objects.bulk_update(overdue, ["next_attempt_at"])
     if overdue:
         logger.warning("Refund sweep sent %d overdue jobs again.", len(overdue))

@@ -4,12 +4,8 @@ re-checks state, so any message may be delivered more than once."""
 import dramatiq
 from django.conf import settings
 
+from articurated.jobs import RETRY_BACKOFF, AttemptFailed
 from payments import services
-
-_BACKOFF = {
-    "min_backoff": settings.JOBS_RETRY_MIN_BACKOFF_MS,
-    "max_backoff": settings.JOBS_RETRY_MAX_BACKOFF_MS,
-}
 
 
 @dramatiq.actor(
@@ -17,12 +13,12 @@ _BACKOFF = {
     queue_name=settings.JOBS_QUEUES["refunds"],
     max_retries=settings.REFUND_MAX_RETRIES,
     time_limit=settings.JOBS_TIME_LIMIT_MS["refunds"],
-    **_BACKOFF,
+    **RETRY_BACKOFF,
 )
 def refund_process_job(refund_id: str) -> None:
     try:
         services.refund_process(refund_id=refund_id)
-    except services.RefundAttemptFailed as exc:
+    except AttemptFailed as exc:
         # The delay the service computed (and stored as the refund's next_attempt_at).
         raise dramatiq.Retry(str(exc), delay=exc.delay_ms) from exc
 
@@ -32,7 +28,7 @@ def refund_process_job(refund_id: str) -> None:
     queue_name=settings.JOBS_QUEUES["email"],
     max_retries=settings.EMAIL_MAX_RETRIES,
     time_limit=settings.JOBS_TIME_LIMIT_MS["email"],
-    **_BACKOFF,
+    **RETRY_BACKOFF,
 )
 def refund_customer_email_job(refund_id: str) -> None:
     services.refund_customer_email_send(refund_id=refund_id)
@@ -43,7 +39,7 @@ def refund_customer_email_job(refund_id: str) -> None:
     queue_name=settings.JOBS_QUEUES["email"],
     max_retries=settings.EMAIL_MAX_RETRIES,
     time_limit=settings.JOBS_TIME_LIMIT_MS["email"],
-    **_BACKOFF,
+    **RETRY_BACKOFF,
 )
 def refund_failure_alert_job(refund_id: str) -> None:
     services.refund_failure_alert_send(refund_id=refund_id)

@@ -1,3 +1,4 @@
+import django_filters
 from rest_framework import filters, serializers
 
 
@@ -26,3 +27,23 @@ class StrictOrderingFilter(filters.OrderingFilter):
         for parameter in parameters:
             parameter["schema"]["enum"] = self._choices(view)
         return parameters
+
+
+class ChoiceListFilter(django_filters.CharFilter):
+    """A filter on one of several values, given repeated (?status=A&status=B) or as a comma
+    list (?status=A,B). A value outside `choices` is a 400 naming the parameter."""
+
+    def __init__(self, *args, choices, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed = [str(choice) for choice in choices]
+
+    def filter(self, queryset, value):
+        data = self.parent.data
+        raw = data.getlist(self.field_name) if hasattr(data, "getlist") else [value or ""]
+        wanted = {part.strip() for item in raw for part in item.split(",") if part.strip()}
+        unknown = sorted(wanted - set(self.allowed))
+        if unknown:
+            raise serializers.ValidationError(
+                {self.field_name: [f"Unknown {self.field_name}: {', '.join(unknown)}."]}
+            )
+        return queryset.filter(**{f"{self.field_name}__in": wanted}) if wanted else queryset
