@@ -19,3 +19,17 @@ class OmsAdminConfig(AdminConfig):
     """django.contrib.admin with our site: branded, with work queues on the index."""
 
     default_site = "articurated.admin_site.OmsAdminSite"
+
+
+class ReadOnlyAdminMixin:
+    """A model nobody edits in the admin (the audit trail, job rows): it can be listed and
+    viewed; changes happen only through services (and admin actions that call them)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

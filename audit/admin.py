@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from articurated.admin_site import ReadOnlyAdminMixin
 from audit.models import AuditRecord
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(admin.ModelAdmin):
+class AuditRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only for everyone, superusers included: the trail is append-only."""
 
     list_display = ["created_at", "entity_type", "entity_number", "transition", "previous_state",
@@ -15,12 +16,3 @@ class AuditRecordAdmin(admin.ModelAdmin):
     list_select_related = ["actor"]
     show_full_result_count = False
     actions = None
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django_dramatiq.models import Task as DramatiqTask
 
+from articurated.admin_site import ReadOnlyAdminMixin
 from articurated.context import ActionContext, Source
 from articurated.errors import DomainError
 from invoicing import services
@@ -34,7 +35,7 @@ def _run(modeladmin, request, queryset, service, done: str) -> None:
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "invoice_number",
         "order_link",
@@ -67,15 +68,6 @@ class InvoiceAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     fields = readonly_fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_retry_permission(self, request) -> bool:
         return request.user.has_perm("invoicing.retry_invoice")

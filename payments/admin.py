@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from articurated.admin_site import ReadOnlyAdminMixin
 from articurated.context import ActionContext, Source
 from articurated.errors import DomainError
 from payments import services
@@ -20,7 +21,7 @@ STATUS_COLOURS = {
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "order_link",
@@ -64,15 +65,6 @@ class RefundAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     fields = readonly_fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_retry_permission(self, request) -> bool:
         return request.user.has_perm("payments.retry_refund")
@@ -120,19 +112,10 @@ class RefundAdmin(admin.ModelAdmin):
 
 
 @admin.register(GatewayTransaction)
-class GatewayTransactionAdmin(admin.ModelAdmin):
+class GatewayTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The simulated gateway's ledger: what it actually paid (superusers only: no role has its
     view permission)."""
 
     list_display = ["created_at", "reference", "amount", "currency", "idempotency_key"]
     search_fields = ["=reference", "=idempotency_key"]
     ordering = ["-created_at"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
