@@ -11,12 +11,12 @@ from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django_fsm import can_proceed
 
 from articurated.context import ActionContext
-from articurated.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from articurated.errors import InvalidTransition, PermissionDenied, ValidationFailed
+from articurated.fsm import fsm_allowed_targets, inputs_require, row_lock_rollback_unsafe
 from articurated.sequences import sequence_next_number_rollback_unsafe
 from audit.models import EntityType
 from audit.services import audit_record_create_rollback_unsafe
@@ -38,8 +38,7 @@ TRANSITION_BY_TARGET = {
 def order_allowed_transitions(order: Order) -> list[str]:
     """States the state machine allows next from the order's current state, in lifecycle
     order (so PENDING_PAYMENT gives ["PAID", "CANCELLED"])."""
-    targets = {str(t.target) for t in order.get_available_status_transitions()}
-    return [state for state in OrderStatus.values if state in targets]
+    return fsm_allowed_targets(order, states=OrderStatus.values)
 
 
 def order_may(actor, transition_name: str) -> bool:
@@ -53,16 +52,7 @@ def _ensure_may(actor, transition_name: str, verb: str) -> None:
 
 
 def _order_lock_rollback_unsafe(order_id) -> Order:
-    try:
-        return Order.objects.select_for_update().get(pk=order_id)
-    except (Order.DoesNotExist, DjangoValidationError, ValueError):
-        raise NotFound(f"Order {order_id} does not exist.") from None
-
-
-def _require(values: Mapping[str, Any]) -> None:
-    missing = {name: ["This field is required."] for name, value in values.items() if not value}
-    if missing:
-        raise ValidationFailed(f"Missing {', '.join(missing)}.", details=missing)
+    return row_lock_rollback_unsafe(Order, order_id, label="Order")
 
 
 def _order_transition_rollback_unsafe(
@@ -89,7 +79,7 @@ def _order_transition_rollback_unsafe(
             requested=target,
             allowed=order_allowed_transitions(order),
         )
-    _require(required or {})
+    inputs_require(required or {})
     previous = order.status
     method(**(arguments or {}))
     order._history_user = actor if actor is not None and actor.is_authenticated else None

@@ -24,6 +24,7 @@ from django_fsm import can_proceed
 
 from articurated.context import ActionContext
 from articurated.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from articurated.fsm import fsm_allowed_targets, inputs_require, row_lock_rollback_unsafe
 from articurated.sequences import sequence_next_number_rollback_unsafe
 from audit.models import EntityType
 from audit.services import audit_record_create_rollback_unsafe
@@ -45,8 +46,7 @@ TRANSITION_BY_TARGET = {
 def return_allowed_transitions(return_obj: Return) -> list[str]:
     """States the state machine allows next from the return's current state, in lifecycle
     order (so REQUESTED gives ["APPROVED", "REJECTED"])."""
-    targets = {str(t.target) for t in return_obj.get_available_status_transitions()}
-    return [state for state in ReturnStatus.values if state in targets]
+    return fsm_allowed_targets(return_obj, states=ReturnStatus.values)
 
 
 def return_may(actor, transition_name: str) -> bool:
@@ -64,10 +64,7 @@ def _timestamp(value: datetime) -> str:
 
 
 def _return_lock_rollback_unsafe(return_id) -> Return:
-    try:
-        return Return.objects.select_for_update().get(pk=return_id)
-    except (Return.DoesNotExist, DjangoValidationError, ValueError):
-        raise NotFound(f"Return {return_id} does not exist.") from None
+    return row_lock_rollback_unsafe(Return, return_id, label="Return")
 
 
 def _order_of_return_lock_rollback_unsafe(return_id) -> None:
@@ -79,12 +76,6 @@ def _order_of_return_lock_rollback_unsafe(return_id) -> None:
     if order_id is None:
         raise NotFound(f"Return {return_id} does not exist.")
     list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
-
-
-def _require(values: Mapping[str, Any]) -> None:
-    missing = {name: ["This field is required."] for name, value in values.items() if not value}
-    if missing:
-        raise ValidationFailed(f"Missing {', '.join(missing)}.", details=missing)
 
 
 def _return_transition_rollback_unsafe(
@@ -115,7 +106,7 @@ def _return_transition_rollback_unsafe(
             requested=target,
             allowed=return_allowed_transitions(return_obj),
         )
-    _require(required or {})
+    inputs_require(required or {})
     previous = return_obj.status
     method(**(arguments or {}))
     return_obj._history_user = _user(actor)
