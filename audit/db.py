@@ -1,5 +1,7 @@
 """Database triggers that make the audit table append-only, whatever client writes to it."""
 
+from articurated.db import vendor_sql_run
+
 TABLE = "audit_auditrecord"
 MESSAGE = "audit records are append-only"
 
@@ -33,18 +35,8 @@ SQLITE_REMOVE = [
 
 
 def triggers_install(connection) -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(POSTGRES_INSTALL)
-        elif connection.vendor == "sqlite":
-            for statement in SQLITE_INSTALL:
-                cursor.execute(statement)
+    vendor_sql_run(connection, postgresql=POSTGRES_INSTALL, sqlite=SQLITE_INSTALL)
 
 
 def triggers_remove(connection) -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(POSTGRES_REMOVE)
-        elif connection.vendor == "sqlite":
-            for statement in SQLITE_REMOVE:
-                cursor.execute(statement)
+    vendor_sql_run(connection, postgresql=POSTGRES_REMOVE, sqlite=SQLITE_REMOVE)

@@ -13,7 +13,6 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -24,6 +23,7 @@ from django_fsm import can_proceed
 
 from articurated.context import JOB, ActionContext
 from articurated.errors import InvalidTransition, NotFound, PermissionDenied
+from articurated.fsm import row_lock_rollback_unsafe
 from articurated.jobs import (
     AttemptFailed,
     job_error_text,
@@ -49,14 +49,7 @@ S = InvoiceStatus
 
 
 def _invoice_lock_rollback_unsafe(invoice_id) -> Invoice:
-    try:
-        return (
-            Invoice.objects.select_for_update(of=("self",))
-            .select_related("order")
-            .get(pk=invoice_id)
-        )
-    except (Invoice.DoesNotExist, DjangoValidationError, ValueError):
-        raise NotFound(f"Invoice {invoice_id} does not exist.") from None
+    return row_lock_rollback_unsafe(Invoice, invoice_id, label="Invoice", select_related=("order",))
 
 
 def _audit_rollback_unsafe(

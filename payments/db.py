@@ -1,6 +1,8 @@
 """The database's own guarantee that an order's refunds never exceed its total, whoever writes
 the rows (the service checks first, under the order lock, to give a clear error)."""
 
+from articurated.db import vendor_sql_run
+
 POSTGRES_INSTALL = """
 CREATE OR REPLACE FUNCTION payments_refund_within_total() RETURNS trigger AS $$
 DECLARE
@@ -52,18 +54,8 @@ SQLITE_REMOVE = [
 
 
 def triggers_install(connection) -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(POSTGRES_INSTALL)
-        elif connection.vendor == "sqlite":
-            for statement in SQLITE_INSTALL:
-                cursor.execute(statement)
+    vendor_sql_run(connection, postgresql=POSTGRES_INSTALL, sqlite=SQLITE_INSTALL)
 
 
 def triggers_remove(connection) -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(POSTGRES_REMOVE)
-        elif connection.vendor == "sqlite":
-            for statement in SQLITE_REMOVE:
-                cursor.execute(statement)
+    vendor_sql_run(connection, postgresql=POSTGRES_REMOVE, sqlite=SQLITE_REMOVE)

@@ -16,7 +16,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
@@ -25,6 +24,7 @@ from django_fsm import can_proceed
 
 from articurated.context import JOB, ActionContext
 from articurated.errors import Conflict, InvalidTransition, NotFound, PermissionDenied
+from articurated.fsm import row_lock_rollback_unsafe
 from articurated.jobs import (
     AttemptFailed,
     job_error_text,
@@ -54,14 +54,9 @@ class RefundExceedsTotal(Conflict):
 
 
 def _refund_lock_rollback_unsafe(refund_id) -> Refund:
-    try:
-        return (
-            Refund.objects.select_for_update(of=("self",))
-            .select_related("order", "return_request")
-            .get(pk=refund_id)
-        )
-    except (Refund.DoesNotExist, DjangoValidationError, ValueError):
-        raise NotFound(f"Refund {refund_id} does not exist.") from None
+    return row_lock_rollback_unsafe(
+        Refund, refund_id, label="Refund", select_related=("order", "return_request")
+    )
 
 
 def _audit_rollback_unsafe(
