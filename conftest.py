@@ -18,6 +18,8 @@ from rest_framework.test import APIClient
 from articurated.context import ActionContext, Source
 from articurated.roles import INTEGRATOR, MANAGER, SUPPORT, WAREHOUSE, roles_sync
 from audit.db import triggers_install, triggers_remove
+from inventory.db import triggers_install as movement_triggers_install
+from inventory.db import triggers_remove as movement_triggers_remove
 
 ROOT = Path(__file__).resolve().parent
 BROKER_URL = os.environ.get("BROKER_URL", "")
@@ -36,19 +38,55 @@ def _is_transactional(request) -> bool:
 
 @pytest.fixture(autouse=True)
 def _audit_triggers(request):
-    """The audit triggers refuse DELETE/TRUNCATE, which is how Django empties the database
-    after a transactional test. Those tests get the triggers installed for their run and
-    removed just before the flush; every other database test runs with them as migrated."""
+    """The audit and stock-movement triggers refuse DELETE/TRUNCATE, which is how Django
+    empties the database after a transactional test. Those tests get the triggers installed
+    for their run and removed just before the flush; every other database test runs with them
+    as migrated."""
     if _is_transactional(request):
         request.getfixturevalue("transactional_db")
         triggers_install(connection)
+        movement_triggers_install(connection)
         yield
+        movement_triggers_remove(connection)
         triggers_remove(connection)
     else:
         if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
             request.getfixturevalue("db")
             triggers_install(connection)
+            movement_triggers_install(connection)
         yield
+
+
+# The SKUs the order and return tests sell: tracked, with stock no test exhausts, so every order
+# test also allocates, releases and consumes stock. VASE-01-EU is the one priced in euros.
+TEST_SKUS = [
+    {"sku": code, "name": name, "price": price, "on_hand": 1_000_000}
+    for code, name, price in [
+        ("VASE-01", "Hand-thrown vase", "49.50"),
+        ("BOWL-02", "Glazed bowl", "20.00"),
+        ("CARD-01", "Hand-printed card", "4.50"),
+        ("A", "A", "1.00"),
+        ("BOWL", "Bowl", "12.00"),
+        ("CUP", "Cup", "0.10"),
+        ("PEN", "Pen", "10.00"),
+        ("PLATE", "Plate", "1000000.00"),
+        ("RUG", "Rug", "500.00"),
+    ]
+] + [{"sku": "VASE-01-EU", "name": "Hand-thrown vase", "price": "45.00", "currency": "EUR",
+      "on_hand": 1_000_000}]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _test_catalogue(request, _audit_triggers):
+    """Every database test starts with TEST_SKUS in the catalogue (a set-based load: no audit
+    records, so tests that count them are unaffected), unless marked `empty_catalogue`."""
+    wants_db = _is_transactional(request) or "db" in request.fixturenames
+    wants_db = wants_db or request.node.get_closest_marker("django_db")
+    if wants_db and not request.node.get_closest_marker("empty_catalogue"):
+        from inventory.loading import sku_bulk_load
+
+        sku_bulk_load(rows=TEST_SKUS, category_name="Test catalogue")
+    yield
 
 
 @pytest.fixture(autouse=True)
@@ -135,7 +173,7 @@ def _queues_delete(prefix: str) -> None:
     connection = pika.BlockingConnection(pika.URLParameters(BROKER_URL))
     try:
         channel = connection.channel()
-        for name in ("invoices", "refunds", "email"):
+        for name in ("invoices", "refunds", "email", "imports", "webhooks"):
             for suffix in ("", ".DQ", ".XQ"):
                 channel.queue_delete(f"{prefix}{name}{suffix}")
     finally:
@@ -161,6 +199,18 @@ def worker_kill_drill(drill_env, tmp_path):
         return _run_drill(kind, row_id, drill_env, tmp_path)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def grpc_server():
+    """The payment service's gRPC server, in this process on a free port, for the session. Its
+    threads use their own database connections, so tests that call it need committed data
+    (transactional_db)."""
+    from payment_service.transport.server import server_start
+
+    running = server_start(port=0, max_workers=8)
+    yield running
+    running.stop(grace=0)
 
 
 def requires_postgres():

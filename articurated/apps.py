@@ -14,6 +14,10 @@ class ArticuratedConfig(AppConfig):
 
         post_migrate.connect(roles_sync_on_migrate, dispatch_uid="articurated.roles_sync")
 
+        from articurated.admin_nav import ADMINISTRATION, administration_links, nav_register
+
+        nav_register(ADMINISTRATION, administration_links, position=900)
+
         from django.conf import settings
         from django.core.signals import request_started
 

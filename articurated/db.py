@@ -1,5 +1,6 @@
 """Raw SQL that differs by database (triggers), run the same way by every app that has some."""
 
+import re
 from collections.abc import Sequence
 
 
@@ -12,3 +13,129 @@ def vendor_sql_run(connection, *, postgresql: str, sqlite: Sequence[str]) -> Non
         elif connection.vendor == "sqlite":
             for statement in sqlite:
                 cursor.execute(statement)
+
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _append_only_sql(table: str, message: str, pk: str) -> dict:
+    # Names come from code (migrations), never from input; checked anyway, as they are spliced.
+    assert _IDENTIFIER.fullmatch(table) and _IDENTIFIER.fullmatch(pk), (table, pk)
+    quoted = message.replace("'", "''")
+    return {
+        "postgresql": f"""
+CREATE OR REPLACE FUNCTION {table}_refuse_change() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '{quoted} (% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+CREATE OR REPLACE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION {table}_refuse_change();
+CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse_change();
+""",
+        # SQLite's REPLACE (INSERT OR REPLACE, REPLACE INTO, an OR REPLACE conflict clause)
+        # deletes the old row without firing DELETE triggers unless recursive_triggers is on, so
+        # an INSERT whose key already exists is refused before conflict resolution runs.
+        # (ON CONFLICT DO UPDATE fires the UPDATE trigger; PostgreSQL has no REPLACE.)
+        "sqlite": [
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{quoted} (UPDATE refused)'); END;",
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{quoted} (DELETE refused)'); END;",
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "  # noqa: S608
+            f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {pk} = NEW.{pk}) "
+            f"BEGIN SELECT RAISE(ABORT, '{quoted} (REPLACE refused)'); END;",
+        ],
+    }
+
+
+def append_only_install(connection, *, table: str, message: str, pk: str = "id") -> None:
+    """Makes `table` append-only in the database itself, whatever client writes to it: UPDATE,
+    DELETE, TRUNCATE (PostgreSQL), REPLACE (SQLite) and upserts are refused with `message`.
+    Idempotent; call it from a RunPython migration of the table's app (and again after a test
+    removed it)."""
+    sql = _append_only_sql(table, message, pk)
+    vendor_sql_run(connection, postgresql=sql["postgresql"], sqlite=sql["sqlite"])
+
+
+def append_only_remove(connection, *, table: str) -> None:
+    """Drops what append_only_install made (the migration's reverse; transactional tests)."""
+    vendor_sql_run(
+        connection,
+        postgresql=f"""
+DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};
+DROP TRIGGER IF EXISTS {table}_no_update_delete ON {table};
+DROP FUNCTION IF EXISTS {table}_refuse_change();
+""",
+        sqlite=[
+            f"DROP TRIGGER IF EXISTS {table}_no_{name};" for name in ("update", "delete", "replace")
+        ],
+    )
+
+
+class AppendOnlyTriggers:
+    """Triggers that make one table append-only whatever client writes to it: PostgreSQL
+    refuses UPDATE, DELETE and TRUNCATE; SQLite refuses UPDATE, DELETE, and an INSERT OR
+    REPLACE over an existing row (REPLACE deletes the old row without firing DELETE triggers,
+    so a BEFORE INSERT trigger refuses an insert whose primary key is taken).
+
+    Built from the table name alone, so any append-only table (audit records, stock
+    movements) gets the same mechanism: `AppendOnlyTriggers("inventory_stockmovement",
+    prefix="movement", message="stock movements are append-only").install(connection)`.
+    """
+
+    def __init__(self, table: str, *, prefix: str, message: str, pk: str = "id") -> None:
+        self.table, self.prefix, self.message, self.pk = table, prefix, message, pk
+
+    @property
+    def postgresql_install(self) -> str:
+        t, p, m = self.table, self.prefix, self.message
+        return f"""
+CREATE OR REPLACE FUNCTION {p}_refuse_change() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '{m} (% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+CREATE OR REPLACE TRIGGER {p}_no_update_delete BEFORE UPDATE OR DELETE ON {t}
+    FOR EACH ROW EXECUTE FUNCTION {p}_refuse_change();
+CREATE OR REPLACE TRIGGER {p}_no_truncate BEFORE TRUNCATE ON {t}
+    FOR EACH STATEMENT EXECUTE FUNCTION {p}_refuse_change();
+"""
+
+    @property
+    def postgresql_remove(self) -> str:
+        t, p = self.table, self.prefix
+        return f"""
+DROP TRIGGER IF EXISTS {p}_no_truncate ON {t};
+DROP TRIGGER IF EXISTS {p}_no_update_delete ON {t};
+DROP FUNCTION IF EXISTS {p}_refuse_change();
+"""
+
+    @property
+    def sqlite_install(self) -> list[str]:
+        t, p, m, pk = self.table, self.prefix, self.message, self.pk
+        replace_guard = f"WHEN EXISTS (SELECT 1 FROM {t} WHERE {pk} = NEW.{pk})"  # noqa: S608
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS {p}_no_update BEFORE UPDATE ON {t} "
+            f"BEGIN SELECT RAISE(ABORT, '{m} (UPDATE refused)'); END;",
+            f"CREATE TRIGGER IF NOT EXISTS {p}_no_delete BEFORE DELETE ON {t} "
+            f"BEGIN SELECT RAISE(ABORT, '{m} (DELETE refused)'); END;",
+            f"CREATE TRIGGER IF NOT EXISTS {p}_no_replace BEFORE INSERT ON {t} "
+            f"{replace_guard} "
+            f"BEGIN SELECT RAISE(ABORT, '{m} (REPLACE refused)'); END;",
+        ]
+
+    @property
+    def sqlite_remove(self) -> list[str]:
+        p = self.prefix
+        return [
+            f"DROP TRIGGER IF EXISTS {p}_{kind};"
+            for kind in ("no_update", "no_delete", "no_replace")
+        ]
+
+    def install(self, connection) -> None:
+        vendor_sql_run(connection, postgresql=self.postgresql_install, sqlite=self.sqlite_install)
+
+    def remove(self, connection) -> None:
+        vendor_sql_run(connection, postgresql=self.postgresql_remove, sqlite=self.sqlite_remove)

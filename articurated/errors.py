@@ -61,3 +61,29 @@ class IdempotencyInProgress(Conflict):
 class IdempotencyKeyReused(DomainError):
     status_code = 422
     code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class PreconditionRequired(DomainError):
+    """A change to a versioned object without `If-Match` (API.md: 428)."""
+
+    status_code = 428
+    code = "PRECONDITION_REQUIRED"
+
+
+class PreconditionFailed(DomainError):
+    """The editor read an older version than the current one (API.md: 412). Carries who made
+    the current version and when, for the admin's message."""
+
+    status_code = 412
+    code = "PRECONDITION_FAILED"
+
+    def __init__(
+        self, *, label: str, current_version: int, changed_by: str | None = None, changed_at=None
+    ) -> None:
+        super().__init__(
+            f"{label} has changed since you read it (now version {current_version}).",
+            details={"current_version": current_version},
+        )
+        self.current_version = current_version
+        self.changed_by = changed_by
+        self.changed_at = changed_at

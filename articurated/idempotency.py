@@ -7,6 +7,7 @@ and the thing done commit together. A failed request releases its claim: nothing
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -21,6 +22,10 @@ from articurated.errors import IdempotencyInProgress, IdempotencyKeyReused, Vali
 from articurated.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
+# 1-255 printable ASCII characters without outer spaces (servers strip those from header
+# values); the OpenAPI document states the same pattern (articurated.api.schema).
+KEY_PATTERN = "^[!-~](?:[ -~]{0,253}[!-~])?$"
+_KEY = re.compile(KEY_PATTERN)
 # A claim this old whose request never finished belongs to a process that died.
 ABANDONED_AFTER = timedelta(minutes=5)
 _POLL_SECONDS = 0.05
@@ -84,10 +89,10 @@ def idempotent_response(
         with transaction.atomic():
             status, body = perform()
         return Response(body, status=status)
-    if not 1 <= len(key) <= 255:
+    if not _KEY.fullmatch(key):
         raise ValidationFailed(
-            "Idempotency-Key must be 1 to 255 characters.",
-            details={HEADER: ["Must be 1 to 255 characters."]},
+            "Idempotency-Key must be 1 to 255 printable ASCII characters.",
+            details={HEADER: ["Must be 1 to 255 printable ASCII characters, no outer spaces."]},
         )
 
     request_hash = _request_hash(request.data)

@@ -11,6 +11,9 @@ class EntityType(models.TextChoices):
     RETURN = "RETURN"
     INVOICE = "INVOICE"
     REFUND = "REFUND"
+    CATEGORY = "CATEGORY"
+    PRODUCT = "PRODUCT"
+    SKU = "SKU"
 
 
 class ActorType(models.TextChoices):
@@ -34,7 +37,10 @@ class AuditRecord(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     entity_type = models.CharField(max_length=10, choices=EntityType.choices)
     entity_id = models.UUIDField()
-    entity_number = models.CharField(max_length=32)
+    entity_number = models.CharField(max_length=64)
+    # The order an invoice's or refund's record belongs to (null for orders' and returns' own
+    # records, and for job records written before it existed, which are keyed by the order).
+    order_id = models.UUIDField(null=True, blank=True)
     transition = models.CharField(max_length=40)
     previous_state = models.CharField(max_length=40, null=True, blank=True)
     new_state = models.CharField(max_length=40)
@@ -54,7 +60,13 @@ class AuditRecord(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["entity_id", "created_at"], name="audit_entity_time")]
+        # History pages walk (entity_id, created_at, id), job records are also found by their
+        # order (order_id, created_at); the audit list walks (created_at, id).
+        indexes = [
+            models.Index(fields=["entity_id", "created_at", "id"], name="audit_entity_time_id"),
+            models.Index(fields=["order_id", "created_at"], name="audit_order_time"),
+            models.Index(fields=["created_at", "id"], name="audit_created_id"),
+        ]
         permissions = []
         default_permissions = ("view",)
 

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from articurated.api.representation import FastRepresentationMixin
 from audit.models import AuditRecord
 
 _ACTOR = inline_serializer(
@@ -10,7 +11,7 @@ _ACTOR = inline_serializer(
 )
 
 
-class AuditRecordSerializer(serializers.ModelSerializer):
+class AuditRecordSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     """The audit record body of API.md."""
 
     actor = serializers.SerializerMethodField()

@@ -2,6 +2,7 @@ from django.db import transaction
 
 from articurated.context import ActionContext
 from audit.models import ActorType, AuditRecord
+from audit.signals import audit_recorded
 
 
 def audit_record_create_rollback_unsafe(
@@ -16,15 +17,19 @@ def audit_record_create_rollback_unsafe(
     context: ActionContext,
     reason: str | None = None,
     metadata: dict | None = None,
+    order_id=None,
 ) -> AuditRecord:
     """Writes one audit record. Only inside the transaction of the change it records (asserted),
-    so the change and its record commit or vanish together."""
+    so the change and its record commit or vanish together. `order_id`: the order an
+    invoice's or refund's record belongs to, so the order's history lists it. Sends
+    `audit_recorded` with it (webhooks write their event in the same transaction)."""
     assert transaction.get_connection().in_atomic_block, "audit inside the change's transaction"
     user = actor if actor is not None and actor.is_authenticated else None
-    return AuditRecord.objects.create(
+    record = AuditRecord.objects.create(
         entity_type=entity_type,
         entity_id=entity_id,
         entity_number=entity_number,
+        order_id=order_id,
         transition=transition,
         previous_state=previous_state,
         new_state=new_state,
@@ -36,3 +41,5 @@ def audit_record_create_rollback_unsafe(
         ip_address=context.ip_address,
         request_id=context.request_id,
     )
+    audit_recorded.send(sender=AuditRecord, record=record)
+    return record

@@ -2,7 +2,8 @@
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.views import APIView
@@ -44,6 +45,14 @@ class OrderInvoiceApi(APIView):
             "while the order has no invoice because it has not shipped), 409 INVOICE_NOT_READY "
             "with `details.invoice_status` PENDING, FAILED or null."
         ),
+        parameters=[
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=["pdf"],
+                description="Optional; the answer is the PDF (errors are JSON).",
+            )
+        ],
         responses={
             (200, "application/pdf"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The invoice PDF."
@@ -67,6 +76,9 @@ class OrderInvoiceApi(APIView):
         },
     )
     def get(self, request, pk):
+        if request.query_params.get("format", "pdf") != "pdf":
+            # DRF would pick its JSON renderer for ?format=json, but the answer is a PDF anyway.
+            raise serializers.ValidationError({"format": ['Only "pdf" is served here.']})
         order, invoice = order_invoice_get(order_id=pk)
         if invoice is None or invoice.status != InvoiceStatus.GENERATED:
             status = None if invoice is None else str(invoice.status)

@@ -53,7 +53,7 @@ class Invoice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.number or f"Invoice of {self.order_id} ({self.status})"
+        return self.number or f"Invoice of {self.order.number} ({self.get_status_display()})"
 
     # Transitions: pure, touching only this row's fields.
     @transition(field=status, source=S.PENDING, target=S.GENERATED)

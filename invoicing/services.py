@@ -27,6 +27,7 @@ from articurated.fsm import row_lock_rollback_unsafe
 from articurated.jobs import (
     AttemptFailed,
     job_error_text,
+    job_message_id,
     job_retry_delay_ms,
     job_send_on_commit,
 )
@@ -62,11 +63,14 @@ def _audit_rollback_unsafe(
     reason: str | None = None,
     metadata: dict | None = None,
 ) -> None:
-    # Under the order's id, so the invoice's job steps appear in the order's timeline.
+    # Named after the invoice (found with ?entity_type=INVOICE&entity_id=<invoice id>) and
+    # carrying its order (order_id), so the order's history and timeline still list it. An
+    # invoice not yet numbered (a retry before any attempt) goes by its order's number.
     audit_record_create_rollback_unsafe(
         entity_type=EntityType.INVOICE,
-        entity_id=invoice.order_id,
-        entity_number=invoice.order.number,
+        entity_id=invoice.pk,
+        entity_number=invoice.number or invoice.order.number,
+        order_id=invoice.order_id,
         transition=transition,
         previous_state=previous,
         new_state=invoice.status,
@@ -75,6 +79,8 @@ def _audit_rollback_unsafe(
         reason=reason,
         metadata={
             "invoice_number": invoice.number,
+            "order_id": str(invoice.order_id),
+            "order_number": invoice.order.number,
             "attempts": invoice.attempts,
             **(metadata or {}),
         },
@@ -205,10 +211,16 @@ def invoice_generate(*, invoice_id) -> None:
 
 
 def invoice_email_send(*, invoice_id) -> None:
-    """E-mails a GENERATED invoice to the customer with its PDF attached, once: the invoice is
-    locked while the message is handed to the mail server, and `emailed_at` commits with it, so a
-    second run (duplicate message, sweep) finds it set and sends nothing. Called by the
-    `invoice_email_send_job` actor only."""
+    """E-mails a GENERATED invoice to the customer with its PDF attached, once. Called by the
+    `invoice_email_send_job` actor only.
+
+    Order of steps (claim, then send, then record): the invoice row is locked and checked
+    (`emailed_at` unset), the message is handed to the mail server while the lock is held, and
+    `emailed_at` commits with the lock's release. A second run (duplicate message, sweep) waits
+    for the lock and then finds `emailed_at` set. The one gap no database closes: the worker
+    dies after the mail server accepted the message and before the commit; the sweep then sends
+    it again. So the message carries a Message-ID derived from the invoice, the same on every
+    send, and receiving servers drop the duplicate (QUALITY.md "E-mail")."""
     with transaction.atomic():
         try:
             invoice = _invoice_lock_rollback_unsafe(invoice_id)
@@ -232,6 +244,7 @@ def invoice_email_send(*, invoice_id) -> None:
             subject=f"Your invoice {invoice.number} for order {order.number}",
             body=body,
             to=[order.customer_email],
+            headers={"Message-ID": job_message_id("invoice", invoice.pk)},
         )
         message.attach(f"{invoice.number}.pdf", content, "application/pdf")
         message.send()

@@ -88,7 +88,14 @@ class Order(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "-created_at"], name="order_status_created")]
+        # Lists read a page by walking one of these in order from a cursor (API.md "Lists"):
+        # the ordering's fields and the id that breaks ties, after the equality filter.
+        indexes = [
+            models.Index(fields=["status", "created_at", "id"], name="order_status_created_id"),
+            models.Index(fields=["created_at", "id"], name="order_created_id"),
+            models.Index(fields=["total_amount", "id"], name="order_total_id"),
+            models.Index(fields=["status", "total_amount", "id"], name="order_status_total_id"),
+        ]
         permissions = [
             ("pay_order", "Can record payment of an order"),
             ("start_processing_order", "Can start warehouse processing of an order"),
@@ -158,6 +165,18 @@ class LineItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveSmallIntegerField()
     sku = models.CharField(max_length=64)
+    # The catalogue SKU the line sells (null only for lines older than the catalogue whose code
+    # matched none). `stock_tracked`: this line holds stock (allocated at creation), so cancel
+    # releases it and ship consumes it, whatever the SKU's tracking says later.
+    catalogue_sku = models.ForeignKey(
+        "catalogue.Sku",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_column="sku_id",
+    )
+    stock_tracked = models.BooleanField(default=False)
     name = models.CharField(max_length=200)
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(**MONEY)

@@ -5,30 +5,31 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from articurated.api.serializers import StrictSerializer
+from articurated.api.fields import (
+    StrictCharField,
+    StrictChoiceField,
+    StrictEmailField,
+    StrictIntegerField,
+    StrictMoneyField,
+)
+from articurated.api.representation import FastRepresentationMixin
+from articurated.api.serializers import StrictSerializer, state_input_variants
 from orders.models import LineItem, Order, OrderStatus
 from orders.services import order_allowed_transitions
 
-MAX_MONEY = 1_000_000
 _COUNTRIES = {country.alpha_2 for country in pycountry.countries}
 _CURRENCIES = {currency.alpha_3 for currency in pycountry.currencies}
 
 
-def _money_field(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=9, decimal_places=2, min_value=0, max_value=MAX_MONEY, **kwargs
-    )
-
-
 class AddressInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200)
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=200)
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    country = serializers.CharField(min_length=2, max_length=2)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=200)
+    line1 = StrictCharField(max_length=200)
+    line2 = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    city = StrictCharField(max_length=200)
+    region = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
+    postal_code = StrictCharField(max_length=20, required=False, allow_blank=True, default="")
+    country = StrictCharField(min_length=2, max_length=2)
+    phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
 
     def validate_country(self, value: str) -> str:
         if value.upper() not in _COUNTRIES:
@@ -37,26 +38,29 @@ class AddressInputSerializer(StrictSerializer):
 
 
 class CustomerSerializer(StrictSerializer):
-    email = serializers.EmailField(max_length=254)
-    name = serializers.CharField(max_length=200)
+    email = StrictEmailField(max_length=254)
+    name = StrictCharField(max_length=200)
 
 
 class LineItemInputSerializer(StrictSerializer):
-    sku = serializers.CharField(max_length=64)
-    name = serializers.CharField(max_length=200)
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
-    unit_price = _money_field()
+    # A live catalogue SKU in any letter case; name and unit_price default to the catalogue's.
+    sku = StrictCharField(max_length=64)
+    name = StrictCharField(max_length=200, required=False)
+    quantity = StrictIntegerField(min_value=1, max_value=10_000)
+    unit_price = StrictMoneyField(required=False)
 
 
 class OrderCreateInputSerializer(StrictSerializer):
     customer = CustomerSerializer()
-    currency = serializers.CharField(min_length=3, max_length=3, default="USD")
+    currency = StrictCharField(min_length=3, max_length=3, default="USD")
     shipping_address = AddressInputSerializer()
     billing_address = AddressInputSerializer(required=False, allow_null=True, default=None)
     items = LineItemInputSerializer(many=True, allow_empty=False, min_length=1, max_length=200)
-    shipping_amount = _money_field(default="0.00")
-    tax_amount = _money_field(default="0.00")
-    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    shipping_amount = StrictMoneyField(default="0.00")
+    tax_amount = StrictMoneyField(default="0.00")
+    notes = StrictCharField(
+        multiline=True, max_length=2000, required=False, allow_blank=True, default=""
+    )
 
     def validate_currency(self, value: str) -> str:
         if value.upper() not in _CURRENCIES:
@@ -65,14 +69,26 @@ class OrderCreateInputSerializer(StrictSerializer):
 
 
 class OrderStateInputSerializer(StrictSerializer):
-    new_state = serializers.ChoiceField(choices=OrderStatus.choices)
-    payment_reference = serializers.CharField(max_length=120, required=False)
-    payment_method = serializers.CharField(max_length=40, required=False, allow_null=True)
-    carrier = serializers.CharField(max_length=60, required=False)
-    tracking_number = serializers.CharField(max_length=120, required=False)
-    reason = serializers.CharField(
-        max_length=2000, required=False, allow_null=True, allow_blank=True
+    new_state = StrictChoiceField(choices=OrderStatus.choices)
+    payment_reference = StrictCharField(max_length=120, required=False)
+    payment_method = StrictCharField(max_length=40, required=False, allow_null=True)
+    carrier = StrictCharField(max_length=60, required=False)
+    tracking_number = StrictCharField(max_length=120, required=False)
+    reason = StrictCharField(
+        multiline=True, max_length=2000, required=False, allow_null=True, allow_blank=True
     )
+
+
+OrderStateInputVariants = state_input_variants(
+    OrderStateInputSerializer,
+    name="OrderStateChange",
+    states=list(OrderStatus.values),
+    required={
+        OrderStatus.PAID: ["payment_reference"],
+        OrderStatus.SHIPPED: ["carrier", "tracking_number"],
+        OrderStatus.CANCELLED: ["reason"],
+    },
+)
 
 
 class AddressSerializer(serializers.Serializer):
@@ -86,10 +102,15 @@ class AddressSerializer(serializers.Serializer):
     phone = serializers.CharField()
 
 
-class LineItemSerializer(serializers.ModelSerializer):
+class LineItemSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+    sku_id = serializers.UUIDField(source="catalogue_sku_id", read_only=True, allow_null=True)
+
     class Meta:
         model = LineItem
-        fields = ["id", "sku", "name", "quantity", "unit_price", "line_total", "returned_quantity"]
+        fields = [
+            "id", "sku", "sku_id", "name", "quantity", "unit_price", "line_total",
+            "returned_quantity",
+        ]  # fmt: skip
 
 
 class OrderInvoiceSerializer(serializers.Serializer):
@@ -104,7 +125,7 @@ class OrderReturnSummarySerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     """The order body of API.md."""
 
     customer = serializers.SerializerMethodField()

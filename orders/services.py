@@ -7,10 +7,13 @@ update_fields, writes exactly one audit record, and sends the in-transaction sig
 invoicing/payments queue their work on commit.
 """
 
+import uuid
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django_fsm import can_proceed
 
@@ -20,8 +23,19 @@ from articurated.fsm import fsm_allowed_targets, inputs_require, row_lock_rollba
 from articurated.sequences import sequence_next_number_rollback_unsafe
 from audit.models import EntityType
 from audit.services import audit_record_create_rollback_unsafe
+from catalogue.selectors import sku_by_codes
+from inventory.services import (
+    StockLine,
+    stock_allocate_rollback_unsafe,
+    stock_deallocate_rollback_unsafe,
+    stock_ship_rollback_unsafe,
+)
+from orders.errors import OrderNotEditable
 from orders.models import ADDRESS_PARTS, LineItem, Order, OrderStatus
+from orders.payment_verification import order_payment_verify_rollback_unsafe
+from orders.selectors import order_new_body_complete, order_one_to_one_relations
 from orders.signals import order_cancelled, order_shipped
+from orders.validation import FROZEN_STATES, order_details_clean
 
 CENT = Decimal("0.01")
 
@@ -52,7 +66,11 @@ def _ensure_may(actor, transition_name: str, verb: str) -> None:
 
 
 def _order_lock_rollback_unsafe(order_id) -> Order:
-    return row_lock_rollback_unsafe(Order, order_id, label="Order")
+    # The invoice comes with the locked row (a join; only the order is locked), so the body a
+    # state change answers with needs no second read of it.
+    return row_lock_rollback_unsafe(
+        Order, order_id, label="Order", select_related=order_one_to_one_relations()
+    )
 
 
 def _order_transition_rollback_unsafe(
@@ -109,7 +127,9 @@ def order_pay(
     payment_method: str | None = None,
     reason: str | None = None,
 ) -> Order:
-    """PENDING_PAYMENT → PAID. Integrator, support, manager. Locks the order."""
+    """PENDING_PAYMENT → PAID. Integrator, support, manager. Locks the order. With
+    PAYMENTS_VERIFY, asks the payment service whether the reference paid this order's total
+    (PaymentMismatch otherwise; the transaction rolls back, nothing is written)."""
     order, _ = _order_transition_rollback_unsafe(
         order_id=order_id,
         name="pay",
@@ -121,6 +141,8 @@ def order_pay(
         metadata={"payment_reference": payment_reference, "payment_method": payment_method},
         arguments={"payment_reference": payment_reference, "payment_method": payment_method},
     )
+    if settings.PAYMENTS_VERIFY:
+        order_payment_verify_rollback_unsafe(order, payment_reference)
     return order
 
 
@@ -163,6 +185,7 @@ def order_ship(
         metadata={"carrier": carrier, "tracking_number": tracking_number},
         arguments={"carrier": carrier, "tracking_number": tracking_number},
     )
+    stock_ship_rollback_unsafe(lines=_stock_lines(order), order_id=order.pk, actor=actor)
     order_shipped.send(sender=Order, order=order, actor=actor, context=context)
     return order
 
@@ -196,6 +219,7 @@ def order_cancel(*, order_id, actor, context: ActionContext, reason: str) -> Ord
         reason=reason,
         arguments={"reason": reason},
     )
+    stock_deallocate_rollback_unsafe(lines=_stock_lines(order), order_id=order.pk, actor=actor)
     order_cancelled.send(
         sender=Order, order=order, previous_state=previous, actor=actor, context=context
     )
@@ -204,6 +228,35 @@ def order_cancel(*, order_id, actor, context: ActionContext, reason: str) -> Ord
 
 def _money(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _stock_lines(order: Order) -> list[StockLine]:
+    """The lines of an order that hold stock (allocated when it was created)."""
+    rows = order.items.filter(stock_tracked=True).values_list(
+        "position", "catalogue_sku_id", "quantity"
+    )
+    return [StockLine(index=p, sku_id=sku_id, quantity=q) for p, sku_id, q in rows]
+
+
+def _skus_resolve(items: list[Mapping[str, Any]], currency: str) -> list:
+    """The live catalogue SKU of each item (code in any case, SKU and product active, priced in
+    the order's currency), or VALIDATION_ERROR naming every bad `items.N.sku`."""
+    found = sku_by_codes(item["sku"] for item in items)
+    errors: dict[str, list[str]] = {}
+    skus = []
+    for index, item in enumerate(items):
+        sku = found.get(item["sku"].lower())
+        if sku is None or not sku.orderable:
+            problem = f"No SKU {item['sku']} for sale in the catalogue."
+        elif sku.currency != currency:
+            problem = f"SKU {sku.code} is priced in {sku.currency}, the order in {currency}."
+        else:
+            skus.append(sku)
+            continue
+        errors[f"items.{index}.sku"] = [problem]
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], details=errors)
+    return skus
 
 
 @transaction.atomic
@@ -222,8 +275,15 @@ def order_create(
     notes: str = "",
 ) -> Order:
     """Creates a PENDING_PAYMENT order with its lines and server-computed money.
-    Support, integrator, manager. Allocates the next ORD number under the sequence lock and
-    writes the `create` audit record in the same transaction."""
+    Support, integrator, manager. Each item names a live catalogue SKU (any case); its name
+    and unit price default to the catalogue's. Allocates the stock of every tracked line or
+    none (INSUFFICIENT_STOCK listing each short line), locking the SKUs' stock rows in
+    primary-key order, and writes the `create` audit record in the same transaction.
+
+    The ORD number is allocated last: its counter row stays locked until commit, and every
+    create waits on it, so the lines are written first (the foreign key to the order is checked
+    at commit) and the lock covers only the order row, its history row and the audit record.
+    Returns the order with its body relations in hand (lines, no returns, no invoice)."""
     if actor is not None and not actor.has_perm("orders.add_order"):
         raise PermissionDenied("Your role may not create orders.")
     if not items:
@@ -231,22 +291,39 @@ def order_create(
             "An order needs at least one item.",
             details={"items": ["At least one item is required."]},
         )
-    lines = [
-        LineItem(
-            position=index,
-            sku=item["sku"],
-            name=item["name"],
-            quantity=item["quantity"],
-            unit_price=_money(item["unit_price"]),
-            line_total=_money(item["unit_price"]) * item["quantity"],
+    skus = _skus_resolve(items, currency)
+    lines = []
+    for index, (item, sku) in enumerate(zip(items, skus, strict=True)):
+        price = item.get("unit_price")
+        price = _money(sku.price if price is None else price)
+        lines.append(
+            LineItem(
+                position=index,
+                sku=sku.code,
+                catalogue_sku=sku,
+                stock_tracked=sku.track_inventory,
+                name=item.get("name") or sku.display_name,
+                quantity=item["quantity"],
+                unit_price=price,
+                line_total=price * item["quantity"],
+            )
         )
-        for index, item in enumerate(items)
-    ]
+    order_id = uuid.uuid4()
+    stock_allocate_rollback_unsafe(
+        lines=[
+            StockLine(index=line.position, sku_id=line.catalogue_sku_id, quantity=line.quantity)
+            for line in lines
+            if line.stock_tracked
+        ],
+        codes={sku.pk: sku.code for sku in skus},
+        order_id=order_id,
+        actor=actor,
+    )
     subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
     shipping_amount, tax_amount = _money(shipping_amount), _money(tax_amount)
     billing = billing_address or shipping_address
     order = Order(
-        number=sequence_next_number_rollback_unsafe(prefix="ORD"),
+        id=order_id,
         customer_email=customer_email,
         customer_name=customer_name,
         currency=currency,
@@ -259,11 +336,12 @@ def order_create(
         **{f"shipping_{part}": shipping_address.get(part) or "" for part in ADDRESS_PARTS},
         **{f"billing_{part}": billing.get(part) or "" for part in ADDRESS_PARTS},
     )
-    order._history_user = order.created_by
-    order.save()
     for line in lines:
         line.order = order
     LineItem.objects.bulk_create(lines)
+    order.number = sequence_next_number_rollback_unsafe(prefix="ORD")
+    order._history_user = order.created_by
+    order.save(force_insert=True)
     audit_record_create_rollback_unsafe(
         entity_type=EntityType.ORDER,
         entity_id=order.pk,
@@ -275,7 +353,7 @@ def order_create(
         context=context,
         metadata={"total_amount": str(order.total_amount), "currency": order.currency},
     )
-    return order
+    return order_new_body_complete(order, items=lines)
 
 
 def order_change_state(
@@ -313,3 +391,46 @@ def order_change_state(
     if name == "cancel":
         arguments["reason"] = params.get("reason") or ""
     return service(order_id=order_id, actor=actor, context=context, **arguments)
+
+
+@transaction.atomic
+def order_update_details(
+    *, order_id, actor, context: ActionContext, changes: Mapping[str, Any]
+) -> Order:
+    """Corrects an order's customer, addresses or notes (support, manager: `change_order`).
+    Locks the order; refuses once it is SHIPPED, DELIVERED or CANCELLED; validates like the
+    API's order body (orders/validation.py) and refuses rather than cuts. Saves only the
+    fields that change (django-simple-history records who changed what from what) and writes
+    one `update` audit record naming them. Nothing changing is not an error: no write."""
+    if actor is not None and not actor.has_perm("orders.change_order"):
+        raise PermissionDenied("Your role may not change orders.")
+    order = _order_lock_rollback_unsafe(order_id)
+    if order.status in FROZEN_STATES:
+        raise OrderNotEditable(
+            f"{order.number} is {order.get_status_display().lower()}: its customer, addresses "
+            "and notes can no longer be changed.",
+            details={"current_state": order.status},
+        )
+    try:
+        cleaned = order_details_clean(order=order, changes=changes)
+    except DjangoValidationError as error:
+        raise ValidationFailed("Some details were refused.", details=error.message_dict) from None
+    changed = {name: value for name, value in cleaned.items() if getattr(order, name) != value}
+    if not changed:
+        return order
+    for name, value in changed.items():
+        setattr(order, name, value)
+    order._history_user = actor if actor is not None and actor.is_authenticated else None
+    order.save(update_fields=[*changed, "updated_at"])
+    audit_record_create_rollback_unsafe(
+        entity_type=EntityType.ORDER,
+        entity_id=order.pk,
+        entity_number=order.number,
+        transition="update",
+        previous_state=order.status,
+        new_state=order.status,
+        actor=actor,
+        context=context,
+        metadata={"fields": sorted(changed)},
+    )
+    return order

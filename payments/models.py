@@ -76,7 +76,8 @@ class Refund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Refund {self.currency} {self.amount} for {self.order_id} ({self.status})"
+        # Staff read this as the refund page's title: the order's number, not its id.
+        return f"Refund of {self.amount} {self.currency} for {self.order.number}"
 
     # Transitions: pure, touching only this row's fields.
     @transition(field=status, source=[S.PENDING, S.FAILED], target=S.SUCCEEDED)
@@ -120,3 +121,15 @@ class GatewayTransaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference}: {self.currency} {self.amount}"
+
+
+class SimulatedGatewayFailure(models.Model):
+    """How many times the simulated gateway has failed for one idempotency key, so that
+    SIMULATED_GATEWAY_FAIL_TIMES=N means N failed calls in all, whichever worker processes
+    make them (a per-process counter gave N per process)."""
+
+    idempotency_key = models.CharField(max_length=80, primary_key=True)
+    failures = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.idempotency_key}: {self.failures} failures"

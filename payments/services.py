@@ -28,6 +28,7 @@ from articurated.fsm import row_lock_rollback_unsafe
 from articurated.jobs import (
     AttemptFailed,
     job_error_text,
+    job_message_id,
     job_retry_delay_ms,
     job_send_on_commit,
 )
@@ -68,11 +69,14 @@ def _audit_rollback_unsafe(
     context: ActionContext = JOB,
     metadata: dict | None = None,
 ) -> None:
-    # Under the order's id, so the refund's job steps appear in the order's timeline.
+    # Named after the refund (found with ?entity_type=REFUND&entity_id=<refund id>) and
+    # carrying its order (order_id), so the order's history and timeline still list it. A
+    # refund has no number of its own: entity_number is its order's.
     audit_record_create_rollback_unsafe(
         entity_type=EntityType.REFUND,
-        entity_id=refund.order_id,
+        entity_id=refund.pk,
         entity_number=refund.order.number,
+        order_id=refund.order_id,
         transition=transition,
         previous_state=previous,
         new_state=refund.status,
@@ -80,6 +84,8 @@ def _audit_rollback_unsafe(
         context=context,
         metadata={
             "refund_id": str(refund.pk),
+            "order_id": str(refund.order_id),
+            "order_number": refund.order.number,
             "amount": str(refund.amount),
             "currency": refund.currency,
             "return_number": refund.return_request.number if refund.return_request else None,
@@ -261,9 +267,13 @@ def refund_process(*, refund_id) -> None:
 
 
 def _email_once(refund_id, *, status: str, sent_field: str, build) -> None:
-    """Sends one e-mail for a refund in `status` unless `sent_field` is set; the refund stays
-    locked while the mail server takes the message, and the field commits with it, so a second
-    run sends nothing."""
+    """Sends one e-mail for a refund in `status` unless `sent_field` is set.
+
+    Claim, then send, then record: the refund row is locked and checked, the message goes to
+    the mail server while the lock is held, and `sent_field` commits as the lock is released, so
+    a second run sends nothing. If the worker dies between the mail server's accept and the
+    commit, the sweep sends it again: `build` gives each message a Message-ID derived from the
+    refund, the same on every send, so receiving servers drop the duplicate."""
     with transaction.atomic():
         try:
             refund = _refund_lock_rollback_unsafe(refund_id)
@@ -293,6 +303,7 @@ def _customer_email(refund: Refund) -> EmailMessage:
             f"Warm regards,\n{settings.SELLER['name']}\n"
         ),
         to=[order.customer_email],
+        headers={"Message-ID": job_message_id("refund", refund.pk, "customer")},
     )
 
 
@@ -309,6 +320,12 @@ def _managers_alert(refund: Refund) -> EmailMessage:
             "fixed; the gateway's idempotency key guarantees it is never paid twice.\n"
         ),
         to=list(settings.MANAGER_EMAILS),
+        # One alert per failure: a refund retried and failed again is a new message.
+        headers={
+            "Message-ID": job_message_id(
+                "refund", refund.pk, "failed", int(refund.failed_at.timestamp())
+            )
+        },
     )
 
 

@@ -2,6 +2,9 @@
 so the admin applies the same permissions, rules and audit as the API. Nothing is edited
 directly: the change page is read-only, with one button per transition the user may make now."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
@@ -15,9 +18,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateFilter
+from unfold.decorators import display
 
+from articurated.admin_site import error_in_words, state_label
 from articurated.context import ActionContext, Source
 from articurated.errors import DomainError
+from orders.models import OrderStatus
+from orders.selectors import order_number_q
 from returns.forms import TRANSITION_LABELS, OpenReturnForm, OrderLookupForm, TransitionForm
 from returns.models import Return, ReturnLine, ReturnStatus
 from returns.selectors import return_order_find
@@ -32,6 +41,7 @@ from returns.services import (
     return_receive,
     return_reject,
 )
+from returns.timeline import return_timeline
 
 SERVICES = {
     "approve": return_approve,
@@ -47,15 +57,32 @@ PAST_TENSE = {
     "receive": "received",
     "complete": "completed",
 }
-BADGE_COLOURS = {
-    ReturnStatus.REQUESTED: "#b45309",
-    ReturnStatus.APPROVED: "#1d4ed8",
-    ReturnStatus.REJECTED: "#6b7280",
-    ReturnStatus.IN_TRANSIT: "#7c3aed",
-    ReturnStatus.RECEIVED: "#0e7490",
-    ReturnStatus.COMPLETED: "#15803d",
-}
 AWAITING = "awaiting"
+BUTTON_ICONS = {
+    "mark_in_transit": "local_shipping",
+    "receive": "move_to_inbox",
+    "complete": "assignment_turned_in",
+}
+STATE_LABELS = {status.value: status.label.lower() for status in ReturnStatus}
+
+
+def _in_words(error: DomainError) -> str:
+    return error_in_words(error, labels=STATE_LABELS)
+
+
+def order_not_returnable_why(order) -> str | None:
+    """Why no return can be opened for this order (before any form), or None."""
+    if order.status != OrderStatus.DELIVERED:
+        return (
+            f"{order.number} is {order.get_status_display().lower()}; only a delivered order "
+            "can be returned."
+        )
+    closes = order.delivered_at + timedelta(days=settings.RETURN_WINDOW_DAYS)
+    if timezone.now() > closes:
+        return f"The return window of {order.number} closed on {closes:%d %b %Y}."
+    if all(line.returned_quantity >= line.quantity for line in order.items.all()):
+        return f"Every unit of {order.number} is already in a return."
+    return None
 
 
 def _context(request) -> ActionContext:
@@ -84,12 +111,13 @@ class QueueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReturnLineInline(admin.TabularInline):
+class ReturnLineInline(TabularInline):
     model = ReturnLine
     fields = ("sku", "name", "quantity", "unit_price", "refund_amount")
     readonly_fields = fields
     extra = 0
     can_delete = False
+    hide_title = True
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("line_item")
@@ -117,11 +145,15 @@ class ReturnLineInline(admin.TabularInline):
 
 
 @admin.register(Return)
-class ReturnAdmin(SimpleHistoryAdmin):
+class ReturnAdmin(SimpleHistoryAdmin, ModelAdmin):
     change_form_template = "admin/returns/return/change_form.html"
-    list_display_links = ("number",)
+    list_display_links = ("number_display",)
     list_select_related = ("order",)
-    search_fields = ("=number", "=order__number", "order__customer_email", "=tracking_number")
+    search_fields = ("order__customer_email", "order__customer_name")
+    search_help_text = (
+        "Return or order number (with or without prefix), e-mail, customer name, tracking number"
+    )
+    list_filter_submit = True
     date_hierarchy = "created_at"
     inlines = [ReturnLineInline]
     actions = ["approve_selected", "reject_selected"]
@@ -130,11 +162,17 @@ class ReturnAdmin(SimpleHistoryAdmin):
             None,
             {"fields": ("number", "status_badge", "order_link", "customer", "reason", "comment")},
         ),
-        ("Money", {"fields": ("refund_amount", "currency", "order_value")}),
-        ("Decision", {"fields": ("decision_reason", "decided_by", "decided_at")}),
-        ("Parcel", {"fields": ("carrier", "tracking_number", "inspection_note")}),
+        ("Money", {"fields": ("refund_amount", "currency", "order_value"), "classes": ["tab"]}),
         (
-            "Timeline",
+            "Decision",
+            {"fields": ("decision_reason", "decided_by", "decided_at"), "classes": ["tab"]},
+        ),
+        (
+            "Parcel",
+            {"fields": ("carrier", "tracking_number", "inspection_note"), "classes": ["tab"]},
+        ),
+        (
+            "Milestones",
             {
                 "fields": (
                     "created_at",
@@ -142,11 +180,32 @@ class ReturnAdmin(SimpleHistoryAdmin):
                     "received_at",
                     "completed_at",
                     "updated_at",
-                )
+                ),
+                "classes": ["tab"],
             },
         ),
-        ("Customer history", {"fields": ("earlier_returns",)}),
+        ("Customer history", {"fields": ("earlier_returns",), "classes": ["tab"]}),
     ]
+
+    def get_search_results(self, request, queryset, search_term):
+        """RMA or order number with or without prefix, e-mail, name, tracking number."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        from django.db.models import Q
+
+        query = (
+            Q(order__customer_email__icontains=term)
+            | Q(order__customer_name__icontains=term)
+            | Q(tracking_number__iexact=term)
+            | Q(order__tracking_number__iexact=term)
+            | Q(number__iexact=term)
+        )
+        if (number := order_number_q(term, field="order__number")) is not None:
+            query |= number
+        if term.isdigit():
+            query |= Q(number__endswith=f"-{term.zfill(6)}")
+        return queryset.filter(query), False
 
     # --- lists -------------------------------------------------------------------------------
 
@@ -173,12 +232,17 @@ class ReturnAdmin(SimpleHistoryAdmin):
 
     def get_list_display(self, request):
         if self._in_queue(request):
-            return ("number", "order_link", "order_value", "value", "reason", "comment_excerpt",
-                    "earlier_returns", "age")  # fmt: skip
-        return ("number", "status_badge", "order_link", "value", "reason", "age")
+            return ("number_display", "order_link", "order_value", "value", "reason",
+                    "comment_excerpt", "earlier_returns", "age")  # fmt: skip
+        return ("number_display", "status_badge", "order_link", "customer_header", "value",
+                "reason", "age")  # fmt: skip
 
     def get_list_filter(self, request):
-        filters = ("status", "reason", "created_at")
+        filters = (
+            ("status", ChoicesDropdownFilter),
+            ("reason", ChoicesDropdownFilter),
+            ("created_at", RangeDateFilter),
+        )
         return (QueueFilter, *filters) if _may_decide(request) else filters
 
     def get_ordering(self, request):
@@ -186,12 +250,11 @@ class ReturnAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: Return):
-        return format_html(
-            '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;'
-            'font-size:11px;white-space:nowrap">{}</span>',
-            BADGE_COLOURS.get(obj.status, "#374151"),
-            obj.get_status_display(),
-        )
+        return state_label(obj.status, obj.get_status_display())
+
+    @admin.display(description="number", ordering="number")
+    def number_display(self, obj: Return):
+        return format_html('<span class="whitespace-nowrap font-medium">{}</span>', obj.number)
 
     @admin.display(description="order", ordering="order__number")
     def order_link(self, obj: Return):
@@ -199,31 +262,51 @@ class ReturnAdmin(SimpleHistoryAdmin):
             url = reverse("admin:orders_order_change", args=[obj.order_id])
         except NoReverseMatch:  # the orders admin is not registered
             return obj.order.number
-        return format_html('<a href="{}">{}</a>', url, obj.order.number)
+        return format_html(
+            '<a class="whitespace-nowrap text-primary-600" href="{}">{}</a>', url, obj.order.number
+        )
 
     @admin.display(description="customer")
     def customer(self, obj: Return) -> str:
         return f"{obj.order.customer_name} <{obj.order.customer_email}>"
 
+    @display(description="customer", header=True)
+    def customer_header(self, obj: Return):
+        return [obj.order.customer_name, obj.order.customer_email]
+
     @admin.display(description="value", ordering="refund_amount")
     def value(self, obj: Return) -> str:
-        return f"{obj.refund_amount} {obj.currency}"
+        return format_html(
+            '<span class="whitespace-nowrap">{} {}</span>', obj.refund_amount, obj.currency
+        )
 
     @admin.display(description="order value", ordering="order__total_amount")
     def order_value(self, obj: Return) -> str:
-        return f"{obj.order.total_amount} {obj.order.currency}"
+        return format_html(
+            '<span class="whitespace-nowrap">{} {}</span>',
+            obj.order.total_amount,
+            obj.order.currency,
+        )
 
     @admin.display(description="comment")
     def comment_excerpt(self, obj: Return) -> str:
         return obj.comment if len(obj.comment) <= 80 else f"{obj.comment[:77]}…"
 
-    @admin.display(description="earlier returns by this customer", ordering="earlier_count")
+    @admin.display(description="earlier returns", ordering="earlier_count")
     def earlier_returns(self, obj: Return) -> int:
         return getattr(obj, "earlier_count", 0)
 
     @admin.display(description="age", ordering="created_at")
     def age(self, obj: Return) -> str:
-        return timesince(obj.created_at, timezone.now())
+        return format_html(
+            '<span class="whitespace-nowrap">{}</span>',
+            timesince(obj.created_at, timezone.now(), depth=1),
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        if self._in_queue(request):
+            extra_context = {"title": "Awaiting approval, oldest first", **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
 
     # --- permissions: read-only; changes only through the services --------------------------
 
@@ -268,6 +351,11 @@ class ReturnAdmin(SimpleHistoryAdmin):
                 "name": name,
                 "label": TRANSITION_LABELS[name],
                 "url": reverse("admin:returns_return_transition", args=[obj.pk, name]),
+                "action": {
+                    "variant": "primary",
+                    "icon": BUTTON_ICONS.get(name, ""),
+                    "attrs": {"data-transition": name},
+                },
             }
             for name in names
             if return_may(request.user, name)
@@ -275,7 +363,19 @@ class ReturnAdmin(SimpleHistoryAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id))
-        extra = {"transition_buttons": self.transition_buttons(request, obj) if obj else []}
+        extra = {"transition_buttons": []}
+        if obj is not None:
+            buttons = self.transition_buttons(request, obj)
+            deciding = {"approve", "reject"}
+            extra = {
+                # Managers decide in the box on the page; the other steps are buttons.
+                "transition_buttons": [b for b in buttons if b["name"] not in deciding],
+                "decision_buttons": [b for b in buttons if b["name"] in deciding],
+                "decision_form": TransitionForm("reject"),
+                "timeline": return_timeline(return_obj=obj),
+                "timeline_title": f"Timeline of {obj.number}",
+                "status_label": state_label(obj.status, obj.get_status_display()),
+            }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def transition_view(self, request, object_id, name):
@@ -294,7 +394,8 @@ class ReturnAdmin(SimpleHistoryAdmin):
                     **form.cleaned_data,
                 )  # fmt: skip
             except DomainError as exc:
-                self.message_user(request, f"{obj.number}: refused: {exc.message}", messages.ERROR)
+                text = f"{obj.number}: refused: {_in_words(exc)}"
+                self.message_user(request, text, messages.ERROR)
             else:
                 self.message_user(request, f"{obj.number}: {PAST_TENSE[name]}.", messages.SUCCESS)
             return redirect("admin:returns_return_change", obj.pk)
@@ -333,7 +434,7 @@ class ReturnAdmin(SimpleHistoryAdmin):
                         reason=form.cleaned_data["reason"],
                     )  # fmt: skip
                 except DomainError as exc:
-                    level, text = messages.ERROR, f"{obj.number}: refused: {exc.message}"
+                    level, text = messages.ERROR, f"{obj.number}: refused: {_in_words(exc)}"
                 else:
                     level, text = messages.SUCCESS, f"{obj.number}: {PAST_TENSE[name]}."
                 self.message_user(request, text, level)
@@ -366,7 +467,8 @@ class ReturnAdmin(SimpleHistoryAdmin):
         if lookup.is_valid() and order is None:
             lookup.add_error("order", "No order with this number or id.")
         form = None
-        if order is not None:
+        refused = order_not_returnable_why(order) if order is not None else None
+        if order is not None and not refused:
             lines = list(order.items.order_by("position"))
             form = OpenReturnForm(lines, request.POST if request.method == "POST" else None)
             if request.method == "POST" and form.is_valid():
@@ -380,7 +482,7 @@ class ReturnAdmin(SimpleHistoryAdmin):
                         items=form.items(),
                     )
                 except DomainError as exc:
-                    form.add_error(None, exc.message)
+                    form.add_error(None, _in_words(exc))
                 else:
                     self.message_user(
                         request,
@@ -394,6 +496,10 @@ class ReturnAdmin(SimpleHistoryAdmin):
             "title": "Open a return",
             "lookup": lookup,
             "order": order,
+            "order_status_label": state_label(order.status, order.get_status_display())
+            if order
+            else "",
+            "refused": refused,
             "form": form,
         }
         return TemplateResponse(request, "admin/returns/return/open_return.html", context)

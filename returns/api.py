@@ -2,34 +2,42 @@
 
 import django_filters
 from django.db import transaction
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from articurated.api.filters import ChoiceListFilter
+from articurated.api.filters import ChoiceListFilter, StrictFilterBackend, StrictOrderingFilter
 from articurated.api.permissions import ActionPermission
+from articurated.api.schema import IDEMPOTENCY_KEY_PARAMETER
+from articurated.api.serializers import ErrorSerializer
 from articurated.context import ActionContext, Source
 from articurated.idempotency import idempotent_response
 from audit.selectors import audit_record_list
 from audit.serializers import AuditRecordSerializer
 from returns.models import Return, ReturnStatus
-from returns.selectors import return_get, return_list
+from returns.selectors import (
+    return_body_complete,
+    return_exists_or_404,
+    return_get,
+    return_list,
+)
 from returns.serializers import (
     ReturnCreateInputSerializer,
     ReturnSerializer,
     ReturnStateInputSerializer,
+    ReturnStateInputVariants,
 )
 from returns.services import return_change_state, return_create
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="1-255 characters; replays the first response for 24 hours.",
+_CREATE_CONFLICT = OpenApiResponse(
+    ErrorSerializer,
+    description="ORDER_NOT_RETURNABLE, RETURN_WINDOW_EXPIRED or IDEMPOTENCY_IN_PROGRESS",
+)
+_CONFLICT = OpenApiResponse(
+    ErrorSerializer, description="INVALID_STATE_TRANSITION (details: current_state, …)"
 )
 
 
@@ -57,13 +65,16 @@ class ReturnViewSet(viewsets.GenericViewSet):
         "history": "returns.view_return",
         "create": "returns.add_return",
     }
-    # API.md lists filters only: no search or ordering parameters; newest first.
-    filter_backends = [DjangoFilterBackend]
+    # API.md lists filters and no search; `ordering` is offered on created_at only (as on the
+    # audit list), so that `?ordering=password` is a 400 instead of silently ignored.
+    filter_backends = [StrictFilterBackend, StrictOrderingFilter]
     filterset_class = ReturnFilter
+    ordering_fields = ["created_at"]
+    ordering = ["-created_at", "-id"]
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
 
     def get_queryset(self):
-        return return_list().order_by("-created_at", "-id")
+        return return_list()
 
     @extend_schema(
         parameters=[
@@ -84,8 +95,8 @@ class ReturnViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         request=ReturnCreateInputSerializer,
-        responses={201: ReturnSerializer},
-        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: ReturnSerializer, 409: _CREATE_CONFLICT},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="Open a return",
     )
     def create(self, request):
@@ -111,8 +122,8 @@ class ReturnViewSet(viewsets.GenericViewSet):
         return Response(ReturnSerializer(return_get(return_id=pk)).data)
 
     @extend_schema(
-        request=ReturnStateInputSerializer,
-        responses={200: ReturnSerializer},
+        request=ReturnStateInputVariants,
+        responses={200: ReturnSerializer, 409: _CONFLICT},
         summary="Change a return's state (PATCH or POST)",
     )
     @action(detail=True, methods=["patch", "post"], url_path="state")
@@ -121,10 +132,11 @@ class ReturnViewSet(viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         # The change and the body that reports it commit together (see orders/api.py).
         with transaction.atomic():
-            return_change_state(
+            return_obj = return_change_state(
                 return_id=pk, actor=request.user, context=_context(request), **data.validated_data
             )
-            return Response(ReturnSerializer(return_get(return_id=pk)).data)
+            # Answer from the row the service locked and saved (STYLE.md "Speed habits").
+            return Response(ReturnSerializer(return_body_complete(return_obj)).data)
 
     @extend_schema(
         responses={200: AuditRecordSerializer(many=True)},
@@ -133,6 +145,6 @@ class ReturnViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request, pk=None):
-        return_obj = return_get(return_id=pk)
-        page = self.paginate_queryset(audit_record_list(entity_id=return_obj.pk))
+        return_exists_or_404(return_id=pk)
+        page = self.paginate_queryset(audit_record_list(entity_id=pk))
         return self.get_paginated_response(AuditRecordSerializer(page, many=True).data)

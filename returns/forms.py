@@ -1,6 +1,12 @@
 """Back-office forms: what each return transition asks for, and opening a return."""
 
 from django import forms
+from unfold.widgets import (
+    UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextareaWidget,
+    UnfoldAdminTextInputWidget,
+)
 
 from orders.models import LineItem
 from returns.models import ReturnReason
@@ -15,7 +21,11 @@ TRANSITION_LABELS = {
 
 
 def _text(label: str, *, required: bool = False, max_length: int = 2000, area: bool = True):
-    widget = forms.Textarea(attrs={"rows": 3, "cols": 60}) if area else None
+    widget = (
+        UnfoldAdminTextareaWidget(attrs={"rows": 3, "cols": 60})
+        if area
+        else UnfoldAdminTextInputWidget
+    )
     return forms.CharField(
         label=label, required=required, max_length=max_length, widget=widget, strip=True
     )
@@ -35,16 +45,26 @@ class TransitionForm(forms.Form):
             self.fields["tracking_number"] = _text("Tracking number", max_length=120, area=False)
         elif name == "receive":
             self.fields["inspection_note"] = _text("Inspection note (optional)")
+            self.fields["restock"] = forms.BooleanField(
+                label="Put the units back on hand (untick: count them as damaged)",
+                required=False,
+                initial=True,
+            )
 
 
 class OrderLookupForm(forms.Form):
-    order = forms.CharField(label="Order number or id", max_length=64, strip=True)
+    order = forms.CharField(
+        label="Order number or id",
+        max_length=64,
+        strip=True,
+        widget=UnfoldAdminTextInputWidget,
+    )
 
 
 class OpenReturnForm(forms.Form):
     """Reason, comment and, per order line, how many units come back (all left by default)."""
 
-    reason = forms.ChoiceField(choices=ReturnReason.choices)
+    reason = forms.ChoiceField(choices=ReturnReason.choices, widget=UnfoldAdminSelectWidget)
     comment = _text("Comment (optional)")
 
     def __init__(self, lines: list[LineItem], *args, **kwargs) -> None:
@@ -57,6 +77,7 @@ class OpenReturnForm(forms.Form):
                 min_value=0,
                 max_value=line.quantity,
                 initial=left,
+                widget=UnfoldAdminIntegerFieldWidget,
             )
 
     def items(self) -> list[dict]:

@@ -68,7 +68,11 @@ class Return(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "-created_at"], name="return_status_created")]
+        # The list's ordering with its tie-break, after the equality filter (API.md "Lists").
+        indexes = [
+            models.Index(fields=["status", "created_at", "id"], name="return_status_created_id"),
+            models.Index(fields=["created_at", "id"], name="return_created_id"),
+        ]
         permissions = [
             ("approve_return", "Can approve a return"),
             ("reject_return", "Can reject a return"),

@@ -3,21 +3,31 @@
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from articurated.api.serializers import StrictSerializer
+from articurated.api.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictUUIDField,
+)
+from articurated.api.representation import FastRepresentationMixin
+from articurated.api.serializers import StrictSerializer, state_input_variants
 from returns.models import Return, ReturnLine, ReturnReason, ReturnStatus
 from returns.selectors import return_refund_relation
 from returns.services import return_allowed_transitions
 
 
 class ReturnItemInputSerializer(StrictSerializer):
-    line_item_id = serializers.UUIDField()
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+    line_item_id = StrictUUIDField()
+    quantity = StrictIntegerField(min_value=1, max_value=10_000)
 
 
 class ReturnCreateInputSerializer(StrictSerializer):
-    order_id = serializers.UUIDField()
-    reason = serializers.ChoiceField(choices=ReturnReason.choices)
-    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    order_id = StrictUUIDField()
+    reason = StrictChoiceField(choices=ReturnReason.choices)
+    comment = StrictCharField(
+        multiline=True, max_length=2000, required=False, allow_blank=True, default=""
+    )
     items = ReturnItemInputSerializer(
         many=True,
         required=False,
@@ -30,22 +40,37 @@ class ReturnCreateInputSerializer(StrictSerializer):
 
 
 class ReturnStateInputSerializer(StrictSerializer):
-    new_state = serializers.ChoiceField(choices=ReturnStatus.choices)
-    reason = serializers.CharField(
+    new_state = StrictChoiceField(choices=ReturnStatus.choices)
+    reason = StrictCharField(
+        multiline=True,
         max_length=2000,
         required=False,
         allow_null=True,
         allow_blank=True,
         help_text="Required for REJECTED; the decision reason for APPROVED.",
     )
-    carrier = serializers.CharField(max_length=60, required=False, allow_null=True)
-    tracking_number = serializers.CharField(max_length=120, required=False, allow_null=True)
-    inspection_note = serializers.CharField(
-        max_length=2000, required=False, allow_null=True, allow_blank=True
+    carrier = StrictCharField(max_length=60, required=False, allow_null=True)
+    tracking_number = StrictCharField(max_length=120, required=False, allow_null=True)
+    inspection_note = StrictCharField(
+        multiline=True, max_length=2000, required=False, allow_null=True, allow_blank=True
+    )
+    restock = StrictBooleanField(
+        required=False,
+        default=True,
+        help_text="RECEIVED only: true (default) puts the units back on hand, false counts "
+        "them as damaged.",
     )
 
 
-class ReturnLineSerializer(serializers.ModelSerializer):
+ReturnStateInputVariants = state_input_variants(
+    ReturnStateInputSerializer,
+    name="ReturnStateChange",
+    states=list(ReturnStatus.values),
+    required={ReturnStatus.REJECTED: ["reason"]},
+)
+
+
+class ReturnLineSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     line_item_id = serializers.UUIDField(read_only=True)
     sku = serializers.CharField(source="line_item.sku", read_only=True)
     name = serializers.CharField(source="line_item.name", read_only=True)
@@ -84,7 +109,7 @@ def _refund_of(return_obj: Return):
     return None
 
 
-class ReturnSerializer(serializers.ModelSerializer):
+class ReturnSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     """The return body of API.md."""
 
     order_id = serializers.UUIDField(read_only=True)

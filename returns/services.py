@@ -28,6 +28,7 @@ from articurated.fsm import fsm_allowed_targets, inputs_require, row_lock_rollba
 from articurated.sequences import sequence_next_number_rollback_unsafe
 from audit.models import EntityType
 from audit.services import audit_record_create_rollback_unsafe
+from inventory.services import StockLine, stock_return_rollback_unsafe
 from orders.models import LineItem, Order, OrderStatus
 from returns.errors import OrderNotReturnable, ReturnWindowExpired
 from returns.models import Return, ReturnLine, ReturnReason, ReturnStatus
@@ -369,19 +370,40 @@ def return_receive(
     context: ActionContext,
     inspection_note: str | None = None,
     reason: str | None = None,
+    restock: bool | None = True,
 ) -> Return:
     """IN_TRANSIT → RECEIVED, with the warehouse's inspection note if any. Warehouse, manager.
-    Locks the return. Sends nothing."""
-    return _return_transition_rollback_unsafe(
+    Locks the return, then the stock rows of its tracked SKUs: the units go back on hand
+    (`restock`, the default) or are counted as damaged. Sends nothing."""
+    restock = restock is not False
+    return_obj = _return_transition_rollback_unsafe(
         return_id=return_id,
         name="receive",
         actor=actor,
         context=context,
         fields=["inspection_note", "received_at"],
         reason=reason,
-        metadata={"inspection_note": inspection_note or None},
+        metadata={"inspection_note": inspection_note or None, "restock": restock},
         arguments={"inspection_note": inspection_note},
     )
+    lines = [
+        StockLine(
+            index=line.line_item.position,
+            sku_id=line.line_item.catalogue_sku_id,
+            quantity=line.quantity,
+        )
+        for line in return_obj.lines.select_related("line_item")
+        if line.line_item.stock_tracked
+    ]
+    stock_return_rollback_unsafe(
+        lines=lines,
+        return_id=return_obj.pk,
+        order_id=return_obj.order_id,
+        restock=restock,
+        actor=actor,
+        note=f"{return_obj.number}: {inspection_note or ''}".strip(": "),
+    )
+    return return_obj
 
 
 @transaction.atomic
@@ -411,7 +433,7 @@ _SERVICES = {
     "approve": (return_approve, ("reason",)),
     "reject": (return_reject, ("reason",)),
     "mark_in_transit": (return_mark_in_transit, ("carrier", "tracking_number", "reason")),
-    "receive": (return_receive, ("inspection_note", "reason")),
+    "receive": (return_receive, ("inspection_note", "reason", "restock")),
     "complete": (return_complete, ("reason",)),
 }
 

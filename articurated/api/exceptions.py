@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -102,6 +103,13 @@ def exception_handler(exc: Exception, context: dict) -> Response:
                 str(exc.default_code).upper(),
             )
             body = error_body(code, str(exc.detail))
+    elif isinstance(exc, OperationalError):
+        # The database did not answer (connect or statement timeout, connection lost): the
+        # client may retry; nothing was committed. No SQL or host in the message.
+        logger.exception("Database unavailable in %s", context.get("view").__class__.__name__)
+        message = "The service cannot reach its database right now; try again shortly."
+        body, status = error_body("SERVICE_UNAVAILABLE", message), 503
+        headers["Retry-After"] = "5"
     else:
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
         body, status = error_body("INTERNAL_ERROR", "An internal error occurred."), 500

@@ -28,6 +28,12 @@ class LimitedJSONParser(parsers.JSONParser):
                 raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
         try:
             data = super().parse(stream, media_type, parser_context)
+        except exceptions.ParseError as error:
+            # Python's own message for a number of over 4,300 digits names
+            # sys.set_int_max_str_digits(): say what is wrong without the interpreter's internals.
+            if "int_max_str_digits" in str(error.detail) or "digits" in str(error.detail):
+                raise exceptions.ParseError("JSON parse error - a number is too long.") from None
+            raise
         except RecursionError:
             # "[[[[…" a few hundred KB deep exhausts the decoder's recursion limit: the client's
             # mistake, not a 500.

@@ -1,4 +1,7 @@
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
+
+from articurated.api.fields import StrictChoiceField
 
 
 class StrictSerializer(serializers.Serializer):
@@ -30,3 +33,37 @@ class TransitionErrorDetailsSerializer(serializers.Serializer):
     current_state = serializers.CharField()
     requested_state = serializers.CharField()
     allowed_transitions = serializers.ListField(child=serializers.CharField())
+
+
+def state_input_variants(
+    base: type[serializers.Serializer],
+    *,
+    name: str,
+    states: list[str],
+    required: dict[str, list[str]],
+) -> PolymorphicProxySerializer:
+    """The OpenAPI request body of a state change: one variant per target state that needs
+    inputs (`required`: state → fields that must be present, non-null and non-blank) and one
+    for the other states, as a oneOf. The server validates with `base` and the service's own
+    checks; this only makes the document say what each target requires. (Schema only.)"""
+
+    def variant(suffix: str, targets: list[str], fields: list[str]):
+        declared = {"new_state": StrictChoiceField(choices=targets)}
+        for field_name in fields:
+            # A new field from the declared one's arguments (DRF fields deep-copy themselves
+            # from those, so changing attributes of a copy would not last).
+            field = base._declared_fields[field_name]
+            kwargs = {**field._kwargs, "required": True, "allow_null": False, "allow_blank": False}
+            kwargs.pop("default", None)
+            declared[field_name] = type(field)(*field._args, **kwargs)
+        return type(f"{name}{suffix}", (base,), declared)
+
+    variants = [
+        variant(state.title().replace("_", ""), [state], f) for state, f in required.items()
+    ]
+    others = [state for state in states if state not in required]
+    if others:
+        variants.append(variant("Other", others, []))
+    return PolymorphicProxySerializer(
+        component_name=name, serializers=variants, resource_type_field_name=None
+    )

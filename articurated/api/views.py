@@ -1,19 +1,23 @@
 """Endpoints that belong to no domain app: health, token, and the 404 for unknown API paths."""
 
 import logging
+import threading
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import connection
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import exceptions, serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from articurated.api.serializers import StrictSerializer
+from articurated.api.fields import StrictCharField
+from articurated.api.serializers import ErrorSerializer, StrictSerializer
+from articurated.api.throttling import ScopedRateThrottle
 from articurated.health import broker_check
 
 logger = logging.getLogger(__name__)
@@ -63,8 +67,11 @@ class HealthApi(APIView):
 
 
 class TokenInputSerializer(StrictSerializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+    username = StrictCharField(max_length=150)
+    # Not trimmed: a password is what was typed, spaces included.
+    password = StrictCharField(
+        max_length=128, trim_whitespace=False, style={"input_type": "password"}
+    )
 
 
 class TokenApi(APIView):
@@ -80,7 +87,10 @@ class TokenApi(APIView):
 
     @extend_schema(
         request=TokenInputSerializer,
-        responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            401: OpenApiResponse(ErrorSerializer, description="AUTHENTICATION_FAILED"),
+        },
         summary="Exchange username and password for an API token",
     )
     def post(self, request):
@@ -91,6 +101,30 @@ class TokenApi(APIView):
             raise exceptions.AuthenticationFailed("Unable to log in with these credentials.")
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
+
+
+class JsonErrorsMixin:
+    """Errors are the JSON error body (API.md) even from a view that renders YAML or HTML."""
+
+    def handle_exception(self, exc):
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+
+_schema_lock = threading.Lock()
+
+
+class SchemaApi(JsonErrorsMixin, SpectacularAPIView):
+    def _get_schema_response(self, request):
+        # drf-spectacular loads its extension classes lazily and not thread-safely: two first
+        # requests at once in a threaded server can fail with a 500. One at a time.
+        with _schema_lock:
+            return super()._get_schema_response(request)
+
+
+class DocsApi(JsonErrorsMixin, SpectacularSwaggerView):
+    pass
 
 
 class NotFoundApi(APIView):

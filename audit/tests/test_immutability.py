@@ -160,3 +160,82 @@ def test_the_user_who_acted_cannot_be_deleted(record, actor):
     with pytest.raises(ProtectedError), transaction.atomic():
         actor.delete()
     assert AuditRecord.objects.get(pk=record.pk).actor == actor
+
+
+# --- REPLACE and upserts (issue 8: SQLite's INSERT OR REPLACE rewrote a record) -------------
+
+_COLUMNS = (
+    "id, entity_type, entity_id, entity_number, transition, previous_state, new_state, "
+    "actor_type, source, reason, metadata, created_at"
+)
+_VALUES = (
+    "%s, 'ORDER', %s, 'ORD-2026-000042', 'ship', NULL, 'DELIVERED', 'SYSTEM', 'CLI', "
+    "'rewritten', '{}', CURRENT_TIMESTAMP"
+)
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite-only statements")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param(
+            f"INSERT OR REPLACE INTO audit_auditrecord ({_COLUMNS}) VALUES ({_VALUES})",
+            marks=sqlite_only,
+            id="insert-or-replace",
+        ),
+        pytest.param(
+            f"REPLACE INTO audit_auditrecord ({_COLUMNS}) VALUES ({_VALUES})",
+            marks=sqlite_only,
+            id="replace",
+        ),
+        pytest.param(
+            f"INSERT INTO audit_auditrecord ({_COLUMNS}) VALUES ({_VALUES}) "
+            "ON CONFLICT (id) DO UPDATE SET reason = 'rewritten', new_state = 'DELIVERED'",
+            id="on-conflict-do-update",
+        ),
+        pytest.param(
+            f"INSERT INTO audit_auditrecord ({_COLUMNS}) VALUES ({_VALUES}) "
+            "ON CONFLICT (id) DO UPDATE SET reason = excluded.reason",
+            id="on-conflict-excluded",
+        ),
+    ],
+)
+def test_database_refuses_replacing_a_record(record, sql):
+    # given
+    before = _stored(record)
+
+    # when / then
+    with pytest.raises(DatabaseError, match="append-only"):
+        _raw(sql, [_db_uuid(record.pk), _db_uuid(record.entity_id)])
+    assert _stored(record) == before
+    assert AuditRecord.objects.count() == 1
+
+
+def test_append_only_is_one_call_for_any_table(db):
+    """A later append-only table (stock movements, …) gets the same guarantees with one call."""
+    from articurated.db import append_only_install, append_only_remove
+
+    # given a fresh table made append-only
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE test_ledger (id integer PRIMARY KEY, note varchar(20))")
+        cursor.execute("INSERT INTO test_ledger (id, note) VALUES (1, 'first')")
+    append_only_install(connection, table="test_ledger", message="ledger rows are append-only")
+    try:
+        statements = [
+            "UPDATE test_ledger SET note = 'x'",
+            "DELETE FROM test_ledger",
+            "INSERT INTO test_ledger (id, note) VALUES (1, 'x') "
+            "ON CONFLICT (id) DO UPDATE SET note = 'x'",
+        ]
+        if connection.vendor == "sqlite":
+            statements.append("INSERT OR REPLACE INTO test_ledger (id, note) VALUES (1, 'x')")
+        # when / then
+        for sql in statements:
+            with pytest.raises(DatabaseError, match="append-only"):
+                _raw(sql)
+        _raw("INSERT INTO test_ledger (id, note) VALUES (2, 'second')")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, note FROM test_ledger ORDER BY id")
+            assert cursor.fetchall() == [(1, "first"), (2, "second")]
+    finally:
+        append_only_remove(connection, table="test_ledger")

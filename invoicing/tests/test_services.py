@@ -52,7 +52,7 @@ def test_shipping_produces_one_generated_invoice_and_one_email(jobs, tmp_path):
     assert (filename, mimetype) == (f"{invoice.number}.pdf", "application/pdf")
     assert content == data
     # and the job's step is in the order's timeline, written by the system
-    record = AuditRecord.objects.get(entity_id=order.pk, entity_type="INVOICE")
+    record = AuditRecord.objects.get(order_id=order.pk, entity_type="INVOICE")
     assert (record.transition, record.previous_state, record.new_state) == (
         "generate",
         "PENDING",
@@ -129,7 +129,7 @@ def test_a_render_that_always_fails_ends_failed_after_three_retries(jobs, monkey
     assert invoice.last_error == "ValueError: template missing"
     assert not invoice.pdf
     assert mail.outbox == []
-    record = AuditRecord.objects.get(entity_id=order.pk, entity_type="INVOICE")
+    record = AuditRecord.objects.get(order_id=order.pk, entity_type="INVOICE")
     assert (record.transition, record.new_state, record.source) == ("fail", "FAILED", "JOB")
     assert any("FAILED after 4 attempts" in r.getMessage() for r in caplog.records)
 
@@ -157,7 +157,7 @@ def test_staff_retry_of_a_failed_invoice_generates_it(jobs, monkeypatch, users):
     assert retried.attempts == 1
     assert len(mail.outbox) == 1
     transitions = list(
-        AuditRecord.objects.filter(entity_id=order.pk, entity_type="INVOICE")
+        AuditRecord.objects.filter(order_id=order.pk, entity_type="INVOICE")
         .order_by("created_at", "id")
         .values_list("transition", "actor__username")
     )

@@ -1,6 +1,7 @@
 """Assertions shared by the order API tests: the one error body of API.md, and a snapshot of
 everything a request could write, to prove that a refused request wrote nothing."""
 
+from articurated.tests.assertions import assert_error  # noqa: F401 - re-exported
 from audit.models import AuditRecord
 from orders.models import LineItem, Order
 
@@ -38,21 +39,6 @@ STATE_INPUTS = {
 
 def state_path(order_id, *, slash: bool = False) -> str:
     return f"/api/v1/orders/{order_id}/state" + ("/" if slash else "")
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    """The response is `status` with exactly {"error": {"code", "message", "details"}}; returns
-    the inner error object."""
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert list(body) == ["error"]
-    error = body["error"]
-    assert sorted(error) == ["code", "details", "message"]
-    assert error["code"] == code
-    assert isinstance(error["message"], str) and error["message"]
-    assert isinstance(error["details"], dict)
-    return error
 
 
 def db_snapshot() -> dict:

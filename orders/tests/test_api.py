@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 from articurated.context import JOB, ActionContext, Source
 from audit.models import AuditRecord
 from audit.services import audit_record_create_rollback_unsafe
+from catalogue.models import Sku
 from conftest import ORDER_PAYLOAD
 from orders.models import Order
 from orders.services import order_create
@@ -29,7 +30,9 @@ ORDER_KEYS = {
     "allowed_transitions", "invoice", "returns", "created_at", "updated_at", "paid_at",
     "shipped_at", "delivered_at", "cancelled_at",
 }  # fmt: skip
-ITEM_KEYS = {"id", "sku", "name", "quantity", "unit_price", "line_total", "returned_quantity"}
+ITEM_KEYS = {
+    "id", "sku", "sku_id", "name", "quantity", "unit_price", "line_total", "returned_quantity",
+}  # fmt: skip
 ADDRESS_KEYS = {"name", "line1", "line2", "city", "region", "postal_code", "country", "phone"}
 AUDIT_KEYS = {
     "id", "entity_type", "entity_id", "entity_number", "transition", "previous_state",
@@ -76,6 +79,7 @@ def test_create_returns_the_documented_order_body(api, users):
     assert item == {
         "id": item["id"],
         "sku": "VASE-01",
+        "sku_id": str(Sku.objects.get(code="VASE-01").pk),
         "name": "Hand-thrown vase",
         "quantity": 2,
         "unit_price": "49.50",
@@ -141,8 +145,10 @@ def test_a_separate_billing_address_and_currency_are_kept(api):
     }
 
     # when
+    euro_item = {**ORDER_PAYLOAD["items"][0], "sku": "VASE-01-EU"}
     response = _create(
-        api["Support"], {**ORDER_PAYLOAD, "billing_address": billing, "currency": "EUR"}
+        api["Support"],
+        {**ORDER_PAYLOAD, "billing_address": billing, "currency": "EUR", "items": [euro_item]},
     )
 
     # then
@@ -284,19 +290,22 @@ def test_list_is_paginated_20_by_default_and_at_most_100(api, make_order):
     # when
     default = api["Support"].get(ORDERS).json()
     small = api["Support"].get(ORDERS, {"page_size": 7, "page": 2}).json()
-    huge = api["Support"].get(ORDERS, {"page_size": 1000}).json()
+    huge = api["Support"].get(ORDERS, {"page_size": 100}).json()
+    too_big = api["Support"].get(ORDERS, {"page_size": 1000})
     last = api["Support"].get(ORDERS, {"page_size": 100, "page": 2}).json()
 
     # then
-    assert set(default) == {"count", "next", "previous", "results"}
-    assert default["count"] == 101
+    assert set(default) == {"count", "count_exact", "next", "previous", "results"}
+    assert default["count"] == 101 and default["count_exact"] is True
     assert len(default["results"]) == 20
-    assert "page=2" in default["next"]
+    assert "cursor=" in default["next"]
     assert default["previous"] is None
     assert len(small["results"]) == 7
-    assert "page=3" in small["next"] and "page_size=7" in small["next"]
+    assert "cursor=" in small["next"] and "page_size=7" in small["next"]
     assert small["previous"] is not None
     assert len(huge["results"]) == 100
+    assert too_big.status_code == 400
+    assert too_big.json()["error"]["code"] == "VALIDATION_ERROR"
     assert len(last["results"]) == 1
     assert last["next"] is None
     # and pages do not overlap
@@ -449,7 +458,7 @@ def test_history_lists_the_orders_audit_records_oldest_first_paginated(api, user
     # then
     assert first["count"] == 4
     assert [r["transition"] for r in first["results"]] == ["create", "pay", "start_processing"]
-    assert first["previous"] is None and "page=2" in first["next"]
+    assert first["previous"] is None and "cursor=" in first["next"]
     [ship] = second.json()["results"]
     assert set(ship) == AUDIT_KEYS
     assert ship == {

@@ -167,9 +167,7 @@ def test_several_bad_fields_are_all_named(api, db):
         "shipping_address.country",
         "items",
         "items.0.sku",
-        "items.0.name",
         "items.0.quantity",
-        "items.0.unit_price",
     ],
 )
 def test_missing_required_field_is_named(api, db, path):
@@ -421,9 +419,10 @@ SECRET = "SELECT password FROM auth_user /* s3cr3t */"
         ("orders.api.order_list", "get", "/api/v1/orders", None),
         ("orders.api.audit_record_list", "get", "/api/v1/orders/{id}/history", None),
         ("audit.api.audit_record_list", "get", "/api/v1/audit", None),
-        ("orders.api.order_get", "post", "/api/v1/orders", ORDER_PAYLOAD),
+        # The write's answer is built from the rows it wrote: fail while building it.
+        ("orders.api.OrderSerializer", "post", "/api/v1/orders", ORDER_PAYLOAD),
         (
-            "orders.api.order_get",
+            "orders.api.order_body_complete",
             "patch",
             "/api/v1/orders/{id}/state",
             {"new_state": "PAID", "payment_reference": "p"},

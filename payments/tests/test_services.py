@@ -10,9 +10,20 @@ from articurated.context import ActionContext, Source
 from articurated.errors import PermissionDenied
 from audit.models import AuditRecord
 from conftest import order_make
+from payment_service.models import IdempotencyRecord
+from payment_service.models import Payment as ServicePayment
 from payments import services
-from payments.models import GatewayTransaction, Refund, RefundReason, RefundStatus
-from payments.tests.conftest import cancel, cancelled_paid_order, completed_return
+from payments.models import Refund, RefundReason, RefundStatus
+from payments.tests.conftest import (
+    cancel,
+    cancelled_paid_order,
+    completed_return,
+    order_paid_make,
+    service_refunds,
+)
+
+# The refund suite runs twice: the payment service in-process, and over gRPC.
+pytestmark = pytest.mark.usefixtures("payment_path")
 
 ADMIN = ActionContext(source=Source.ADMIN, ip_address="127.0.0.1", request_id="admin-test")
 
@@ -56,23 +67,21 @@ def test_a_refund_is_paid_once_and_the_customer_told(jobs):
     # when the worker runs its jobs
     jobs.drain()
 
-    # then the gateway paid it once, under the refund's idempotency key
+    # then the payment service paid it once, under the refund's idempotency key
     refund = Refund.objects.get(order=order)
     assert refund.status == RefundStatus.SUCCEEDED
-    [paid] = GatewayTransaction.objects.all()
-    assert (paid.idempotency_key, paid.amount, paid.reference) == (
-        refund.idempotency_key,
-        Decimal("104.00"),
-        refund.reference,
-    )
-    assert paid.payment_reference == "pay_test"
+    [paid] = service_refunds(order)
+    assert (paid.id, paid.amount_minor, paid.status) == (refund.reference, 10400, "SUCCEEDED")
+    assert ServicePayment.objects.get(pk=order.payment_reference).refunded_minor == 10400
+    [key] = IdempotencyRecord.objects.filter(method="RefundPayment")
+    assert (key.key, key.state, key.answer["id"]) == (refund.idempotency_key, "DONE", paid.id)
     # and the customer got one e-mail
     [message] = mail.outbox
     assert message.to == ["ada@example.com"]
     assert "USD 104.00" in message.subject
     assert refund.reference in message.body
     # and the step is in the order's timeline, by the system
-    record = AuditRecord.objects.get(entity_id=order.pk, entity_type="REFUND")
+    record = AuditRecord.objects.get(order_id=order.pk, entity_type="REFUND")
     assert (record.transition, record.previous_state, record.new_state, record.source) == (
         "succeed",
         "PENDING",
@@ -94,9 +103,9 @@ def test_the_same_message_delivered_three_times_pays_once(jobs):
     # when a worker with several threads processes them
     jobs.drain(threads=3)
 
-    # then one gateway refund, one e-mail, one "succeed" record
+    # then one refund at the payment service, one e-mail, one "succeed" record
     assert Refund.objects.get(order=order).status == RefundStatus.SUCCEEDED
-    assert GatewayTransaction.objects.count() == 1
+    assert len(service_refunds(order)) == 1
     assert len(mail.outbox) == 1
     assert AuditRecord.objects.filter(entity_type="REFUND", transition="succeed").count() == 1
 
@@ -104,8 +113,8 @@ def test_the_same_message_delivered_three_times_pays_once(jobs):
 @pytest.mark.django_db(transaction=True)
 def test_a_gateway_failing_twice_succeeds_after_two_retries(jobs, settings):
     # given a gateway that fails twice for each refund, then works
-    settings.SIMULATED_GATEWAY_FAIL_TIMES = 2
     order = cancelled_paid_order()
+    settings.SIMULATED_GATEWAY_FAIL_TIMES = 2
 
     # when the job runs with its retries
     jobs.drain()
@@ -115,7 +124,7 @@ def test_a_gateway_failing_twice_succeeds_after_two_retries(jobs, settings):
     assert refund.status == RefundStatus.SUCCEEDED
     assert refund.attempts == 3
     assert refund.last_error == ""
-    assert GatewayTransaction.objects.count() == 1
+    assert [r.id for r in service_refunds(order)] == [refund.reference]
     assert len(mail.outbox) == 1
 
 
@@ -124,9 +133,9 @@ def test_a_gateway_always_failing_ends_failed_managers_alerted_nothing_paid(
     jobs, settings, caplog, users
 ):
     # given a gateway that always fails
-    settings.SIMULATED_GATEWAY_ALWAYS_FAIL = True
     settings.MANAGER_EMAILS = ["boss@articurated.example", "cfo@articurated.example"]
     order = cancelled_paid_order()
+    settings.SIMULATED_GATEWAY_ALWAYS_FAIL = True
 
     # when the job runs with its retries
     jobs.drain()
@@ -135,9 +144,10 @@ def test_a_gateway_always_failing_ends_failed_managers_alerted_nothing_paid(
     refund = Refund.objects.get(order=order)
     assert refund.status == RefundStatus.FAILED
     assert refund.attempts == 6
-    assert "declined" in refund.last_error
+    assert "ACQUIRER_UNAVAILABLE" in refund.last_error
     # and nothing was paid, the managers were e-mailed once, a CRITICAL line was logged
-    assert GatewayTransaction.objects.count() == 0
+    assert service_refunds(order) == []
+    assert ServicePayment.objects.get(pk=order.payment_reference).refunded_minor == 0
     [alert] = mail.outbox
     assert alert.to == ["boss@articurated.example", "cfo@articurated.example"]
     assert order.number in alert.subject
@@ -155,9 +165,9 @@ def test_a_gateway_always_failing_ends_failed_managers_alerted_nothing_paid(
     # then it is paid, once, and the customer told
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED
-    assert GatewayTransaction.objects.count() == 1
+    assert len(service_refunds(order)) == 1
     assert [m.to for m in mail.outbox][1:] == [["ada@example.com"]]
-    steps = AuditRecord.objects.filter(entity_id=order.pk, entity_type="REFUND")
+    steps = AuditRecord.objects.filter(order_id=order.pk, entity_type="REFUND")
     assert list(steps.order_by("created_at", "id").values_list("transition", flat=True)) == [
         "fail",
         "retry",
@@ -195,7 +205,7 @@ def test_broker_down_at_cancel_then_the_sweep_pays_the_refund_once(jobs, monkeyp
     def unreachable(message, *, delay=None):
         raise ConnectionClosed(OSError("connection refused"))
 
-    order = order_make("PAID")
+    order = order_paid_make("PAID")
     monkeypatch.setattr(jobs.broker, "enqueue", unreachable)
     cancel(order)  # commits
     monkeypatch.undo()
@@ -208,7 +218,7 @@ def test_broker_down_at_cancel_then_the_sweep_pays_the_refund_once(jobs, monkeyp
 
     # then it is paid, once
     assert Refund.objects.get(order=order).status == RefundStatus.SUCCEEDED
-    assert GatewayTransaction.objects.count() == 1
+    assert len(service_refunds(order)) == 1
     assert len(mail.outbox) == 1
 
 

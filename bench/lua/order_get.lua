@@ -1,0 +1,3 @@
+request = function()
+  return wrk.format("GET", "/api/v1/orders/" .. random_row().id, auth)
+end

@@ -1,0 +1,334 @@
+#!/usr/bin/env python
+"""Bench scenario (QUALITY.md "gRPC CreatePayment"): CreatePayment over gRPC at 16 concurrent
+calls, p95 <= 20 ms and >= 50 % of a bare grpcio unary call doing one INSERT.
+
+    python bench/scenarios/grpc_payments.py --database-url postgres://… --out rows.json
+
+Creates its own database (bench_grpc_payments_…) with the payment service's tables and one
+bare table, and starts two servers on free 127.0.0.1 ports, each with 16 worker threads:
+
+- the product: `manage.py rungrpc` (auth interceptor, request ids, per-call log line,
+  idempotency claim, the acquirer, the payment and its stored answer in one transaction,
+  CONN_MAX_AGE=60 as in production);
+- the ceiling: this script with --bare-server, a plain grpcio server whose CreatePayment
+  handler does one INSERT with psycopg (a connection per thread) and answers a Payment.
+
+A client process runs 16 threads, each a blocking unary call after another with a new
+idempotency key, in rounds alternating ceiling / product (same machine state for both); each
+round is bounded in calls and seconds. Writes the rows of COMMON.md's contract to --out.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent import futures
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(ROOT))
+
+CONCURRENCY = 16
+ROUNDS = 3
+CALLS_PER_ROUND = 3000
+ROUND_SECONDS = 20.0
+WARMUP_CALLS = 300
+TOKEN = "bench-payment-token"  # noqa: S105 - a throwaway server of this script's own
+BAR = "p95 <= 20 ms at 16 concurrent calls and >= 50 % of a bare grpcio unary call + one INSERT"
+
+
+# --- the ceiling: a bare grpcio server ------------------------------------------------------
+
+
+def bare_server(database_url: str) -> None:
+    import grpc
+    import psycopg
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from payment_service_pb import payments_pb2 as pb
+
+    local = threading.local()
+
+    def insert(request, context):
+        connection = getattr(local, "connection", None)
+        if connection is None:
+            connection = local.connection = psycopg.connect(database_url, autocommit=True)
+        payment_id = f"pay_{secrets.token_hex(12)}"
+        connection.execute(
+            "INSERT INTO bench_bare_payment (id, amount_minor, currency, reference, created_at)"
+            " VALUES (%s, %s, %s, %s, now())",
+            (payment_id, request.amount_minor, request.currency, request.reference),
+        )
+        created = Timestamp()
+        created.GetCurrentTime()
+        return pb.Payment(
+            id=payment_id,
+            status=pb.PAYMENT_STATUS_SUCCEEDED,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            reference=request.reference,
+            created_at=created,
+        )
+
+    handler = grpc.method_handlers_generic_handler(
+        "articurated.payments.v1.PaymentService",
+        {
+            "CreatePayment": grpc.unary_unary_rpc_method_handler(
+                insert,
+                request_deserializer=pb.CreatePaymentRequest.FromString,
+                response_serializer=pb.Payment.SerializeToString,
+            )
+        },
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=CONCURRENCY))
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    print(f"Payment service listening on 127.0.0.1:{port}", flush=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    stopping.wait(timeout=600)
+    server.stop(1).wait()
+
+
+# --- the client -----------------------------------------------------------------------------
+
+
+def load(target: str, *, calls: int, seconds: float) -> dict:
+    """16 threads of blocking CreatePayment calls; returns latencies (ms), errors, wall time."""
+    import grpc
+
+    from payment_service_pb import payments_pb2 as pb
+    from payment_service_pb import payments_pb2_grpc
+
+    channel = grpc.insecure_channel(target)
+    stub = payments_pb2_grpc.PaymentServiceStub(channel)
+    metadata = (("authorization", f"Bearer {TOKEN}"),)
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    remaining = [calls]
+    stop_at = time.monotonic() + seconds
+
+    def worker():
+        mine, my_errors = [], []
+        while time.monotonic() < stop_at:
+            with lock:
+                if remaining[0] <= 0:
+                    break
+                remaining[0] -= 1
+            request = pb.CreatePaymentRequest(
+                idempotency_key=secrets.token_hex(16),
+                amount_minor=10400,
+                currency="USD",
+                reference="ORD-BENCH",
+            )
+            started = time.perf_counter()
+            try:
+                stub.CreatePayment(request, metadata=metadata, timeout=10)
+                mine.append((time.perf_counter() - started) * 1000)
+            except grpc.RpcError as error:
+                my_errors.append(error.code().name)
+        with lock:
+            latencies.extend(mine)
+            errors.extend(my_errors)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 30)
+    wall = time.monotonic() - started
+    channel.close()
+    return {"latencies": latencies, "errors": errors, "seconds": wall}
+
+
+# --- setup and teardown ---------------------------------------------------------------------
+
+
+def _admin_execute(url: str, sql: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as connection:
+        connection.execute(sql)
+
+
+def _start(command: list[str], env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+    out = log.with_suffix(".out")
+    with out.open("wb") as stdout, log.open("ab") as stderr:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr, start_new_session=True
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{command[1:3]} exited: {log.read_text()[-2000:]}")
+        for line in out.read_text().splitlines():
+            if line.startswith("Payment service listening on "):
+                return process, line.rsplit(" ", 1)[1]
+        time.sleep(0.1)
+    raise TimeoutError(f"{command[1:3]} did not start listening within 60 s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def _percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))], 2)
+
+
+def measure(database_url: str, workdir: Path) -> list[dict]:
+    python = sys.executable
+    db_name = f"bench_grpc_payments_{secrets.token_hex(4)}"
+    parts = urlsplit(database_url)
+    db_url = urlunsplit(parts._replace(path=f"/{db_name}"))
+    _admin_execute(database_url, f'CREATE DATABASE "{db_name}"')
+    processes: list[subprocess.Popen] = []
+    try:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "articurated.settings",
+            "DATABASE_URL": db_url,
+            "CONN_MAX_AGE": "60",
+            "DEBUG": "false",
+            "PAYMENT_SERVICE_TOKEN": TOKEN,
+            "GRPC_MAX_WORKERS": str(CONCURRENCY),
+        }
+        env.pop("BROKER_URL", None)
+        subprocess.run(
+            [python, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT, env=env, check=True, timeout=120,
+        )  # fmt: skip
+        _admin_execute_db(
+            db_url,
+            "CREATE TABLE bench_bare_payment (id varchar(40) PRIMARY KEY, amount_minor bigint,"
+            " currency varchar(3), reference varchar(120), created_at timestamptz)",
+        )
+        product, product_target = _start(
+            [python, "manage.py", "rungrpc", "--port", "0"], env, workdir / "product.log"
+        )
+        processes.append(product)
+        ceiling, ceiling_target = _start(
+            [python, __file__, "--bare-server", "--database-url", db_url],
+            env,
+            workdir / "ceiling.log",
+        )
+        processes.append(ceiling)
+        for target in (ceiling_target, product_target):
+            load(target, calls=WARMUP_CALLS, seconds=ROUND_SECONDS)
+        results = {"ceiling": [], "product": []}
+        for _ in range(ROUNDS):
+            results["ceiling"].append(
+                load(ceiling_target, calls=CALLS_PER_ROUND, seconds=ROUND_SECONDS)
+            )
+            results["product"].append(
+                load(product_target, calls=CALLS_PER_ROUND, seconds=ROUND_SECONDS)
+            )
+    finally:
+        for process in processes:
+            _stop(process)
+        _admin_execute(database_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+    def summary(runs: list[dict]) -> dict:
+        latencies = [ms for run in runs for ms in run["latencies"]]
+        seconds = sum(run["seconds"] for run in runs)
+        return {
+            "req_s": round(len(latencies) / seconds, 1) if seconds else None,
+            "p50_ms": _percentile(latencies, 0.50),
+            "p95_ms": _percentile(latencies, 0.95),
+            "p99_ms": _percentile(latencies, 0.99),
+            "calls": len(latencies),
+            "errors": sum(len(run["errors"]) for run in runs),
+        }
+
+    product_s, ceiling_s = summary(results["product"]), summary(results["ceiling"])
+    ratio = (
+        round(product_s["req_s"] / ceiling_s["req_s"], 3)
+        if product_s["req_s"] and ceiling_s["req_s"]
+        else None
+    )
+    passed = (
+        product_s["p95_ms"] is not None
+        and product_s["p95_ms"] <= 20
+        and ratio is not None
+        and ratio >= 0.5
+        and product_s["errors"] == 0
+    )
+    return [
+        {
+            "operation": "gRPC CreatePayment (16 concurrent)",
+            "req_s": product_s["req_s"],
+            "p50_ms": product_s["p50_ms"],
+            "p95_ms": product_s["p95_ms"],
+            "p99_ms": product_s["p99_ms"],
+            "ceiling": "bare grpcio unary call + one INSERT (psycopg)",
+            "ceiling_req_s": ceiling_s["req_s"],
+            "ratio": ratio,
+            "bar": BAR,
+            "pass": passed,
+            "notes": (
+                f"{ROUNDS} interleaved rounds of <= {CALLS_PER_ROUND} calls / "
+                f"{ROUND_SECONDS:.0f} s each; product {product_s['calls']} calls, "
+                f"{product_s['errors']} errors; ceiling {ceiling_s['calls']} calls, p50 "
+                f"{ceiling_s['p50_ms']} ms, p95 {ceiling_s['p95_ms']} ms, "
+                f"{ceiling_s['errors']} errors; client: one Python process, 16 threads"
+            ),
+        }
+    ]
+
+
+def _admin_execute_db(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(sql)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare_server:
+        bare_server(args.database_url)
+        return 0
+    if args.out is None:
+        parser.error("--out is required")
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-grpc-") as tmp:
+        rows = measure(args.database_url, Path(tmp))
+    args.out.write_text(json.dumps(rows, indent=2))
+    for row in rows:
+        print(json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

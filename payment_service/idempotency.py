@@ -1,0 +1,152 @@
+"""Idempotency keys, claimed by insert (Stripe's keys; the IETF Idempotency-Key draft).
+
+A mutating call first inserts an IdempotencyRecord unique on (client, method, key) holding a
+fingerprint of the request. The insert either wins the key (the call runs) or finds the key
+taken: same fingerprint and an answer → that answer again (a replay); another fingerprint →
+IdempotencyKeyReused; no answer yet → IdempotencyInProgress, unless the holder's lease ran
+out (its process died mid-call), in which case this call takes the key over. The call stores
+its answer in the same transaction as its effect (`idempotency_complete_rollback_unsafe`), so
+an effect without an answer cannot be committed. A call that fails releases the key, so the
+caller can retry with it. Keys live PAYMENT_IDEMPOTENCY_TTL_HOURS (24)."""
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from payment_service.errors import IdempotencyInProgress, IdempotencyKeyReused
+from payment_service.models import IdempotencyRecord, IdempotencyState
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Either the key is ours (`record_id`, `owner`) or it was answered before (`answer`)."""
+
+    record_id: int | None = None
+    owner: str = ""
+    answer: dict | None = None
+
+    @property
+    def replayed(self) -> bool:
+        return self.answer is not None
+
+
+def request_fingerprint(method: str, fields: dict) -> str:
+    canonical = json.dumps([method, fields], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.PAYMENT_IDEMPOTENCY_LEASE_SECONDS)
+
+
+def _nowait() -> dict:
+    # PostgreSQL: a key whose holder's transaction is running is in progress, do not wait for
+    # it. SQLite has no row locks (its IMMEDIATE transactions serialise writers anyway).
+    return {"nowait": True} if connection.features.has_select_for_update_nowait else {}
+
+
+_CLAIM_SQL = (
+    "INSERT INTO payment_service_idempotency (client, method, key, fingerprint, state, owner,"
+    " lease_until, answer, created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, NULL,"
+    " %s, %s) ON CONFLICT (client, method, key) DO NOTHING RETURNING id"
+)
+
+
+def _claim_insert(*, client, method, key, fingerprint, owner, now) -> int | None:
+    """One INSERT (PostgreSQL and SQLite): the new record's id, or None if the key is taken.
+    Every call pays for this one, so it does not look before it inserts."""
+    adapt = connection.ops.adapt_datetimefield_value
+    ttl = timedelta(hours=settings.PAYMENT_IDEMPOTENCY_TTL_HOURS)
+    params = [client, method, key, fingerprint, IdempotencyState.IN_PROGRESS, owner]
+    params += [adapt(now + _lease()), adapt(now), adapt(now + ttl)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The claim need not wait for its own disk flush: the call's effect commits after
+            # it, and that commit's flush carries the claim too. A crash before then loses
+            # the claim together with the call, which its caller retries. One flush per call.
+            cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute(_CLAIM_SQL, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def idempotency_claim(*, client: str, method: str, key: str, fingerprint: str) -> Claim:
+    """Claims the key for this call or returns the stored answer. Outside any transaction:
+    the claim commits at once, so a concurrent call with the same key sees it. A running call
+    only stores its answer at its very end, so a second insert of its key meets a committed,
+    unlocked row and does not wait: the caller is told IDEMPOTENCY_IN_PROGRESS at once."""
+    now = timezone.now()
+    owner = secrets.token_hex(16)
+    for _ in range(3):  # again only after an expired or released record went away
+        record_id = _claim_insert(
+            client=client, method=method, key=key, fingerprint=fingerprint, owner=owner, now=now
+        )
+        if record_id is not None:
+            return Claim(record_id=record_id, owner=owner)
+        try:
+            with transaction.atomic():
+                record = (
+                    IdempotencyRecord.objects.select_for_update(**_nowait())
+                    .filter(client=client, method=method, key=key)
+                    .first()
+                )
+                if record is not None:
+                    claim = _claim_existing(record, owner=owner, fingerprint=fingerprint, now=now)
+                    if claim is not None:
+                        return claim
+        except DatabaseError as error:
+            # NOWAIT found the row locked: another call is deciding about this key right now.
+            raise IdempotencyInProgress(
+                f"A {method} call with idempotency key {key!r} is still running."
+            ) from error
+    raise IdempotencyInProgress(f"A {method} call with idempotency key {key!r} is contended.")
+
+
+def _claim_existing(
+    record: IdempotencyRecord, *, owner: str, fingerprint: str, now
+) -> Claim | None:
+    """The key is taken (the record is locked): replay, refuse, take over, or None when the
+    record had expired and was deleted."""
+    if record.expires_at <= now:
+        record.delete()
+        return None
+    if record.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            f"Idempotency key {record.key!r} was used for a different {record.method} request."
+        )
+    if record.state == IdempotencyState.DONE:
+        return Claim(answer=record.answer)
+    if record.lease_until > now:
+        raise IdempotencyInProgress(
+            f"A {record.method} call with idempotency key {record.key!r} is still running."
+        )
+    # Its holder died mid-call (nothing it did committed): take the key over.
+    record.owner = owner
+    record.lease_until = now + _lease()
+    record.save(update_fields=["owner", "lease_until"])
+    return Claim(record_id=record.pk, owner=owner)
+
+
+def idempotency_complete_rollback_unsafe(claim: Claim, *, answer: dict) -> None:
+    """Stores the answer, last thing in the transaction that commits the call's effect, so the
+    record's row is locked only for that commit. Refuses (IdempotencyInProgress, rolling the
+    effect back) if a retry took the key over meanwhile (this call outlived its lease)."""
+    assert transaction.get_connection().in_atomic_block, "with the call's effect"
+    stored = IdempotencyRecord.objects.filter(
+        pk=claim.record_id, owner=claim.owner, state=IdempotencyState.IN_PROGRESS
+    ).update(state=IdempotencyState.DONE, answer=answer)
+    if not stored:
+        raise IdempotencyInProgress("This call's idempotency key was taken over by a retry.")
+
+
+def idempotency_release(claim: Claim) -> None:
+    """Gives the key back after a failed call (nothing was committed), so a retry runs."""
+    IdempotencyRecord.objects.filter(
+        pk=claim.record_id, owner=claim.owner, state=IdempotencyState.IN_PROGRESS
+    ).delete()

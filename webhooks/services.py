@@ -1,0 +1,474 @@
+"""Webhooks (PRODUCT.md "Webhooks"): every write to an endpoint, event or delivery goes through
+these functions.
+
+Lifecycle: a change's transaction writes its audit record; the `audit_recorded` receiver writes
+the Event (its `data` snapshot taken then) and one PENDING Delivery per active endpoint
+subscribed at that moment, and sends one message per delivery on commit. The job
+(`delivery_attempt`) claims the delivery under its row lock, POSTs the signed event, and records
+the attempt: SUCCEEDED on 2xx, FAILED on 410 (the endpoint is disabled) or after the last retry,
+else PENDING with `next_attempt_at` on the retry schedule. Near retries go to the broker as
+delayed messages; far ones wait in the database for the sweep (`delivery_sweep`), which also
+re-sends deliveries whose message was lost.
+"""
+
+import functools
+import logging
+import random
+import time
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from articurated.errors import NotFound, PermissionDenied, ValidationFailed
+from articurated.fsm import row_lock_rollback_unsafe
+from articurated.roles import MANAGER
+from audit.models import AuditRecord
+from webhooks.events import (
+    TEST_EVENT_TYPE,
+    event_type_for,
+    subscribed,
+)
+from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, Endpoint, Event
+from webhooks.publisher import deliver_publish
+from webhooks.selectors import endpoint_get_for
+from webhooks.signing import body_encode, headers_sign, secret_generate
+from webhooks.snapshots import snapshot_of
+from webhooks.targets import Answer, TargetRefused, target_post, target_resolve
+
+logger = logging.getLogger(__name__)
+
+S = DeliveryStatus
+
+
+# --- sending (always on commit, never failing the committed request) -----------------------
+
+
+def _deliver_send_on_commit(delivery_id, delay_ms: int = 0) -> None:
+    transaction.on_commit(functools.partial(deliver_publish, str(delivery_id), delay_ms))
+
+
+def attempt_lease_seconds() -> float:
+    """How long a claimed attempt may run before the sweep takes it as lost (a worker killed
+    mid-request): two timeouts and a margin. Also the actor's time limit."""
+    return 2 * settings.WEBHOOKS_TIMEOUT_SECONDS + 10
+
+
+# --- events (inside the change's transaction) -----------------------------------------------
+
+
+def event_emit_rollback_unsafe(
+    *, event_type: str, data: dict, order_id=None, audit_record_id=None
+) -> Event:
+    """Writes the event and one PENDING delivery per active endpoint subscribed to it now; each
+    delivery's message is sent on commit. Only inside the transaction of the change (asserted).
+    No network call."""
+    assert transaction.get_connection().in_atomic_block, "inside the change's transaction"
+    event = Event.objects.create(
+        type=event_type, data=data, order_id=order_id, audit_record_id=audit_record_id
+    )
+    endpoints = [
+        endpoint_id
+        for endpoint_id, events in Endpoint.objects.filter(active=True).values_list("id", "events")
+        if subscribed(events, event_type)
+    ]
+    if endpoints:
+        deliveries = Delivery.objects.bulk_create(
+            [
+                Delivery(endpoint_id=endpoint_id, event=event, next_attempt_at=event.created_at)
+                for endpoint_id in endpoints
+            ]
+        )
+        for delivery in deliveries:
+            _deliver_send_on_commit(delivery.pk)
+    return event
+
+
+def event_record_rollback_unsafe(*, record: AuditRecord) -> Event:
+    """The event of one audit record (orders, returns, invoices, refunds), from the
+    `audit_recorded` receiver."""
+    data, order_id = snapshot_of(record)
+    return event_emit_rollback_unsafe(
+        event_type=event_type_for(entity_type=record.entity_type, transition=record.transition),
+        data=data,
+        order_id=order_id,
+        audit_record_id=record.pk,
+    )
+
+
+def event_prune(*, grace_seconds: float | None = None, batch: int = 5000) -> int:
+    """Deletes events (and their deliveries) older than WEBHOOKS_EVENT_RETENTION_DAYS, in
+    batches. A sweep of JOBS_SWEEPS (`grace_seconds` is unused). Returns how many it deleted."""
+    cutoff = timezone.now() - timedelta(days=settings.WEBHOOKS_EVENT_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        ids = list(Event.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:batch])
+        if not ids:
+            return deleted
+        with transaction.atomic():
+            DeliveryAttempt.objects.filter(delivery__event_id__in=ids).delete()
+            Delivery.objects.filter(event_id__in=ids).delete()
+            Event.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+
+
+# --- endpoints (API and admin) ---------------------------------------------------------------
+
+
+def endpoint_may_manage(actor) -> bool:
+    return actor is not None and (
+        actor.has_perm("webhooks.manage_own_endpoint")
+        or actor.has_perm("webhooks.manage_all_endpoints")
+    )
+
+
+def _ensure_may_manage(actor) -> None:
+    if not endpoint_may_manage(actor):
+        raise PermissionDenied("Your role may not manage webhooks.")
+
+
+def endpoint_url_validate(url: str) -> str:
+    """VALIDATION_ERROR (`url`) unless the URL passes the SSRF guard now."""
+    try:
+        target_resolve(url)
+    except TargetRefused as exc:
+        raise ValidationFailed(f"url: {exc}", details={"url": [str(exc)]}) from None
+    return url
+
+
+def endpoint_create(
+    *, actor, url: str, events: list[str], description: str = "", active: bool = True
+) -> Endpoint:
+    """Registers an endpoint owned by the actor (integrators, managers). The URL is checked by
+    the SSRF guard. The returned endpoint's `secret` is shown to the caller once."""
+    _ensure_may_manage(actor)
+    endpoint_url_validate(url)
+    return Endpoint.objects.create(
+        owner=actor,
+        url=url,
+        events=sorted(set(events)),
+        description=description,
+        active=active,
+        secret=secret_generate(),
+    )
+
+
+@transaction.atomic
+def endpoint_update(*, endpoint_id, actor, **changes) -> Endpoint:
+    """Changes url, events, description or active (re-activating clears the failure record).
+    The owner or a manager. Locks the endpoint."""
+    _ensure_may_manage(actor)
+    endpoint_get_for(endpoint_id=endpoint_id, actor=actor)  # 404 for others' endpoints
+    endpoint = row_lock_rollback_unsafe(Endpoint, endpoint_id, label="Webhook")
+    fields = ["updated_at"]
+    if "url" in changes and changes["url"] != endpoint.url:
+        endpoint.url = endpoint_url_validate(changes["url"])
+        fields.append("url")
+    if "events" in changes:
+        endpoint.events = sorted(set(changes["events"]))
+        fields.append("events")
+    if "description" in changes:
+        endpoint.description = changes["description"]
+        fields.append("description")
+    if "active" in changes and changes["active"] != endpoint.active:
+        endpoint.active = changes["active"]
+        if endpoint.active:
+            endpoint.disabled_reason = None
+            endpoint.failure_streak = 0
+            endpoint.failing_since = None
+        else:
+            endpoint.disabled_reason = f"Disabled by {actor.get_username()}."
+        fields += ["active", "disabled_reason", "failure_streak", "failing_since"]
+    endpoint.save(update_fields=fields)
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_delete(*, endpoint_id, actor) -> None:
+    """Deletes an endpoint with its deliveries (the events stay). The owner or a manager."""
+    _ensure_may_manage(actor)
+    endpoint_get_for(endpoint_id=endpoint_id, actor=actor)
+    endpoint = row_lock_rollback_unsafe(Endpoint, endpoint_id, label="Webhook")
+    DeliveryAttempt.objects.filter(delivery__endpoint=endpoint).delete()
+    endpoint.deliveries.all().delete()
+    endpoint.delete()
+
+
+@transaction.atomic
+def endpoint_secret_rotate(*, endpoint_id, actor) -> Endpoint:
+    """A new secret; the old one keeps signing (a second signature) for 24 hours so receivers
+    can switch without losing a delivery. The owner or a manager. Locks the endpoint."""
+    _ensure_may_manage(actor)
+    endpoint_get_for(endpoint_id=endpoint_id, actor=actor)
+    endpoint = row_lock_rollback_unsafe(Endpoint, endpoint_id, label="Webhook")
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = timezone.now() + timedelta(
+        hours=settings.WEBHOOKS_SECRET_OVERLAP_HOURS
+    )
+    endpoint.secret = secret_generate()
+    endpoint.save(
+        update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
+    )
+    return endpoint
+
+
+def endpoint_test(*, endpoint_id, actor) -> Answer:
+    """POSTs a signed `webhook.test` event now (through the SSRF guard) and returns what the
+    endpoint answered. Records nothing. The owner or a manager."""
+    _ensure_may_manage(actor)
+    endpoint = endpoint_get_for(endpoint_id=endpoint_id, actor=actor)
+    event = Event(type=TEST_EVENT_TYPE, data={"webhook_id": str(endpoint.pk)})
+    body = body_encode(event.payload())
+    headers = headers_sign(message_id=event.id, body=body, secrets_=endpoint.signing_secrets())
+    return target_post(endpoint.url, body=body, headers=headers)
+
+
+def _endpoint_disable_rollback_unsafe(endpoint_id, *, reason: str) -> None:
+    """Disables an active endpoint and e-mails its owner and the managers on commit."""
+    endpoint = Endpoint.objects.select_for_update().select_related("owner").get(pk=endpoint_id)
+    if not endpoint.active:
+        return
+    endpoint.active = False
+    endpoint.disabled_reason = reason
+    endpoint.save(update_fields=["active", "disabled_reason", "updated_at"])
+    recipients = list(settings.MANAGER_EMAILS)
+    managers = get_user_model().objects.filter(groups__name=MANAGER, is_active=True)
+    recipients += [email for email in managers.values_list("email", flat=True) if email]
+    if endpoint.owner.email:
+        recipients.append(endpoint.owner.email)
+    logger.warning("Webhook endpoint %s disabled: %s", endpoint.url, reason)
+    transaction.on_commit(
+        functools.partial(
+            send_mail,
+            subject=f"Webhook endpoint disabled: {endpoint.url}"[:200],
+            message=(
+                f"The webhook endpoint {endpoint.url} ({endpoint.description or 'no description'}"
+                f", id {endpoint.pk}) was disabled.\n\nReason: {reason}\n\nFix the receiver, "
+                "turn the endpoint on again and resend the failed deliveries (API or admin)."
+            ),
+            from_email=None,
+            recipient_list=sorted(set(recipients)),
+            fail_silently=True,
+        )
+    )
+
+
+# --- the job --------------------------------------------------------------------------------
+
+
+def _delivery_lock_rollback_unsafe(delivery_id) -> Delivery:
+    return row_lock_rollback_unsafe(
+        Delivery, delivery_id, label="Delivery", select_related=("endpoint", "event")
+    )
+
+
+def _attempt_start(delivery_id) -> Delivery | None:
+    """Claims the attempt in a short transaction: counts it and moves `next_attempt_at` past
+    the attempt's lease, so a duplicate message (or the sweep) does not send it meanwhile. None
+    when there is nothing to do (done, not due yet, endpoint disabled)."""
+    with transaction.atomic():
+        try:
+            delivery = _delivery_lock_rollback_unsafe(delivery_id)
+        except NotFound:
+            return None
+        now = timezone.now()
+        if delivery.status != S.PENDING or delivery.next_attempt_at > now + timedelta(seconds=2):
+            return None
+        if not delivery.endpoint.active:
+            delivery.fail()
+            delivery.last_error = (
+                f"Not sent: endpoint disabled ({delivery.endpoint.disabled_reason or 'off'})."
+            )
+            delivery.save(update_fields=["status", "queued", "last_error", "updated_at"])
+            return None
+        delivery.attempts += 1
+        delivery.next_attempt_at = now + timedelta(seconds=attempt_lease_seconds())
+        delivery.queued = False  # a killed attempt is re-sent by the sweep once its lease ends
+        delivery.save(update_fields=["attempts", "next_attempt_at", "queued", "updated_at"])
+    return delivery
+
+
+def retry_delay_seconds(*, attempts: int, answer: Answer) -> float | None:
+    """Seconds before the next attempt after `attempts` failed ones (the schedule's entry,
+    jittered; at least a 429/503's Retry-After), or None when the schedule is used up."""
+    schedule = settings.WEBHOOKS_RETRY_SCHEDULE
+    if attempts > len(schedule):
+        return None
+    base = schedule[attempts - 1]
+    jitter = settings.WEBHOOKS_RETRY_JITTER
+    delay = base * random.uniform(1 - jitter, 1 + jitter)
+    if answer.status_code in (429, 503) and answer.retry_after is not None:
+        delay = max(delay, min(answer.retry_after, settings.WEBHOOKS_RETRY_AFTER_MAX_SECONDS))
+    return delay
+
+
+def _attempt_finish(delivery_id, *, attempt: int, answer: Answer, at: datetime) -> None:
+    with transaction.atomic():
+        try:
+            delivery = _delivery_lock_rollback_unsafe(delivery_id)
+        except NotFound:
+            return  # pruned or its endpoint deleted meanwhile
+        code = answer.status_code
+        ok = code is not None and 200 <= code < 300
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            attempted_at=at,
+            status_code=code,
+            duration_ms=answer.duration_ms,
+            response_body=answer.body,
+            error=answer.error,
+            succeeded=ok,
+        )
+        if delivery.status != S.PENDING or delivery.attempts != attempt:
+            return  # resent or finished by another attempt meanwhile: only the log changes
+        now = timezone.now()
+        delivery.last_status_code = code
+        delivery.last_attempt_at = at
+        delivery.last_error = answer.error or ("" if ok else f"HTTP {code}")
+        fields = ["status", "queued", "last_status_code", "last_attempt_at", "last_error"]
+        endpoint = Endpoint.objects.filter(pk=delivery.endpoint_id)
+        if ok:
+            delivery.succeed()
+            delivery.save(update_fields=[*fields, "updated_at"])
+            # A healthy endpoint's row is rewritten at most once a second, so concurrent
+            # successful deliveries to it do not queue on its row lock.
+            endpoint.exclude(
+                failure_streak=0,
+                last_status=S.SUCCEEDED,
+                last_status_code=code,
+                last_delivery_at__gte=now - timedelta(seconds=1),
+            ).update(
+                failure_streak=0,
+                failing_since=None,
+                last_status=S.SUCCEEDED,
+                last_status_code=code,
+                last_delivery_at=now,
+            )
+            return
+        endpoint.update(
+            failure_streak=F("failure_streak") + 1,
+            failing_since=Coalesce(F("failing_since"), at),
+            last_status=S.FAILED,
+            last_status_code=code,
+            last_delivery_at=now,
+        )
+        if code == 410:
+            delivery.fail()
+            delivery.save(update_fields=[*fields, "updated_at"])
+            _endpoint_disable_rollback_unsafe(
+                delivery.endpoint_id, reason="The endpoint answered 410 Gone."
+            )
+            return
+        failing_since = endpoint.values_list("failing_since", flat=True).first()
+        limit = timedelta(seconds=settings.WEBHOOKS_DISABLE_AFTER)
+        if failing_since is not None and now - failing_since >= limit:
+            _endpoint_disable_rollback_unsafe(
+                delivery.endpoint_id,
+                reason=f"No successful delivery since {failing_since.isoformat()}.",
+            )
+        delay = retry_delay_seconds(attempts=delivery.attempts, answer=answer)
+        if delay is None:
+            delivery.fail()
+            delivery.save(update_fields=[*fields, "updated_at"])
+            return
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+        delivery.queued = delay <= settings.WEBHOOKS_BROKER_DELAY_MAX_SECONDS
+        delivery.save(update_fields=[*fields, "next_attempt_at", "updated_at"])
+        if delivery.queued:
+            _deliver_send_on_commit(delivery.pk, int(delay * 1000))
+
+
+def delivery_attempt(*, delivery_id) -> None:
+    """The delivery job: one signed POST of the event to the endpoint, and its record. Called by
+    the `webhook_deliver_job` actor only. Safe to run any number of times: it locks the delivery
+    and does nothing unless it is PENDING and due. Queues the next retry on commit when it is
+    near; a far one is sent by the sweep when due."""
+    delivery = _attempt_start(delivery_id)
+    if delivery is None:
+        return
+    endpoint, event = delivery.endpoint, delivery.event
+    body = body_encode(event.payload())
+    headers = headers_sign(message_id=event.id, body=body, secrets_=endpoint.signing_secrets())
+    if settings.JOBS_FAULT_DELAY_SECONDS:
+        time.sleep(settings.JOBS_FAULT_DELAY_SECONDS)
+    at = timezone.now()
+    answer = target_post(endpoint.url, body=body, headers=headers)
+    _attempt_finish(delivery.pk, attempt=delivery.attempts, answer=answer, at=at)
+
+
+# --- staff and integrator actions -----------------------------------------------------------
+
+
+def _resend_rollback_unsafe(delivery: Delivery) -> None:
+    delivery.resend()
+    delivery.save(update_fields=["status", "attempts", "next_attempt_at", "queued", "updated_at"])
+    _deliver_send_on_commit(delivery.pk)
+
+
+@transaction.atomic
+def delivery_resend(*, endpoint_id, delivery_id, actor) -> Delivery:
+    """Sends one delivery again (whatever its status) with the same event id. The endpoint's
+    owner or a manager. Locks the delivery; queues it on commit."""
+    _ensure_may_manage(actor)
+    endpoint = endpoint_get_for(endpoint_id=endpoint_id, actor=actor)
+    delivery = _delivery_lock_rollback_unsafe(delivery_id)
+    if delivery.endpoint_id != endpoint.pk:
+        raise NotFound(f"Delivery {delivery_id} does not exist.")
+    _resend_rollback_unsafe(delivery)
+    return delivery
+
+
+@transaction.atomic
+def delivery_resend_failed(*, endpoint_id, since: datetime, actor) -> int:
+    """Sends again every FAILED delivery of the endpoint created at or after `since`. The owner
+    or a manager. Locks those deliveries; queues them on commit. Returns how many."""
+    _ensure_may_manage(actor)
+    endpoint = endpoint_get_for(endpoint_id=endpoint_id, actor=actor)
+    failed = list(
+        Delivery.objects.select_for_update()
+        .filter(endpoint=endpoint, status=S.FAILED, created_at__gte=since)
+        .order_by("pk")
+    )
+    for delivery in failed:
+        _resend_rollback_unsafe(delivery)
+    return len(failed)
+
+
+# --- the sweep ------------------------------------------------------------------------------
+
+
+def delivery_sweep(*, grace_seconds: float | None = None, limit: int = 1000) -> int:
+    """Sends the deliveries that are due and have no message in the broker: retries scheduled
+    too far ahead for a delayed message, attempts whose worker died (lease over), and messages
+    lost on the way (still due `grace_seconds` after their time). Claims them with SKIP LOCKED,
+    so concurrent sweeps do not both send. A sweep of JOBS_SWEEPS. Returns how many it sent."""
+    grace = settings.JOBS_SWEEP_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    sent = 0
+    while True:
+        now = timezone.now()
+        with transaction.atomic():
+            due = list(
+                Delivery.objects.select_for_update(skip_locked=True)
+                .filter(status=S.PENDING)
+                .filter(
+                    Q(queued=False, next_attempt_at__lte=now)
+                    | Q(next_attempt_at__lte=now - timedelta(seconds=grace))
+                )
+                .order_by("next_attempt_at")[:limit]
+            )
+            for delivery in due:
+                delivery.next_attempt_at = now
+                delivery.queued = True
+                _deliver_send_on_commit(delivery.pk)
+            Delivery.objects.bulk_update(due, ["next_attempt_at", "queued"])
+        sent += len(due)
+        if len(due) < limit:
+            break
+    if sent:
+        logger.info("Webhooks sweep sent %d due deliveries.", sent)
+    return sent

@@ -1,0 +1,80 @@
+"""The `data` of an event: the object as GET on it returned at the moment of the event, read
+inside the transaction that changed it (API.md "Webhooks")."""
+
+from django.core.exceptions import ObjectDoesNotExist
+
+from articurated.errors import NotFound
+from audit.models import AuditRecord, EntityType
+from invoicing.models import Invoice
+from orders.selectors import order_get
+from orders.serializers import OrderSerializer
+from payments.models import Refund
+from returns.selectors import return_get
+from returns.serializers import ReturnSerializer
+
+
+def _invoice_summary(invoice: Invoice) -> dict:
+    return {
+        "id": str(invoice.pk),
+        "order_id": str(invoice.order_id),
+        "order_number": invoice.order.number,
+        "number": invoice.number,
+        "status": invoice.status,
+        "attempts": invoice.attempts,
+        "last_error": invoice.last_error or None,
+        "issued_at": invoice.issued_at,
+        "generated_at": invoice.generated_at,
+        "created_at": invoice.created_at,
+    }
+
+
+def _refund_summary(refund: Refund) -> dict:
+    return {
+        "id": str(refund.pk),
+        "order_id": str(refund.order_id),
+        "order_number": refund.order.number,
+        "return_id": str(refund.return_request_id) if refund.return_request_id else None,
+        "reason": refund.reason,
+        "amount": str(refund.amount),
+        "currency": refund.currency,
+        "status": refund.status,
+        "reference": refund.reference,
+        "attempts": refund.attempts,
+        "last_error": refund.last_error or None,
+        "created_at": refund.created_at,
+        "succeeded_at": refund.succeeded_at,
+        "failed_at": refund.failed_at,
+    }
+
+
+def snapshot_of(record: AuditRecord) -> tuple[dict, object]:
+    """The event data for an audit record, and the id of the order it belongs to. An object
+    that cannot be read (a record written without one) gets its ids only, never an error that
+    would undo the change."""
+    try:
+        return _snapshot(record)
+    except (NotFound, ObjectDoesNotExist, KeyError):
+        return {"entity_id": str(record.entity_id), "number": record.entity_number}, None
+
+
+def _snapshot(record: AuditRecord) -> tuple[dict, object]:
+    if record.entity_type == EntityType.ORDER:
+        order = order_get(order_id=record.entity_id)
+        return dict(OrderSerializer(order).data), order.pk
+    if record.entity_type == EntityType.RETURN:
+        return_obj = return_get(return_id=record.entity_id)
+        return dict(ReturnSerializer(return_obj).data), return_obj.order_id
+    # Job records name their invoice or refund (entity_id) and carry the order (order_id);
+    # records written before that were keyed by the order (the refund's id in metadata).
+    if record.entity_type == EntityType.INVOICE:
+        invoices = Invoice.objects.select_related("order")
+        if record.order_id:
+            invoice = invoices.get(pk=record.entity_id)
+        else:
+            invoice = invoices.get(order_id=record.entity_id)
+        return _invoice_summary(invoice), invoice.order_id
+    if record.entity_type == EntityType.REFUND:
+        refund_id = record.entity_id if record.order_id else record.metadata["refund_id"]
+        refund = Refund.objects.select_related("order").get(pk=refund_id)
+        return _refund_summary(refund), refund.order_id
+    return {"entity_id": str(record.entity_id), "number": record.entity_number}, None
