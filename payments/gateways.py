@@ -12,12 +12,17 @@ from django.db import IntegrityError, transaction
 from django.utils.module_loading import import_string
 
 from payment_service.client import minor_units, payment_client_get
-from payment_service.errors import PaymentServiceError
+from payment_service.errors import IdempotencyInProgress, PaymentServiceError
 from payments.models import GatewayTransaction, SimulatedGatewayFailure
 
 
 class GatewayError(Exception):
     """The gateway refused the refund or could not be reached; the job retries later."""
+
+
+class GatewayBusy(GatewayError):
+    """Another call with the same idempotency key is running right now (a second delivery of
+    the same refund message). Not a failed attempt: that other call owns the outcome."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,8 @@ class PaymentServiceGateway:
                 amount_minor=minor_units(amount),
                 reason=description[:200],
             )
+        except IdempotencyInProgress as error:
+            raise GatewayBusy(f"{error.reason}: {error.message}") from error
         except PaymentServiceError as error:
             raise GatewayError(f"{error.reason}: {error.message}") from error
         return GatewayRefund(reference=refund["id"])

@@ -35,7 +35,7 @@ from articurated.jobs import (
 from audit.models import EntityType
 from audit.services import audit_record_create_rollback_unsafe
 from orders.models import Order
-from payments.gateways import gateway_get
+from payments.gateways import GatewayBusy, gateway_get
 from payments.models import Refund, RefundReason, RefundStatus
 from returns.models import Return
 
@@ -194,6 +194,18 @@ def _attempt_succeeded(refund_id, *, reference: str) -> None:
         job_send_on_commit("refund_customer_email_job", str(refund.pk))
 
 
+def _attempt_stood_down(refund_id) -> None:
+    """This delivery found another one paying the same refund right now: it gives back the
+    attempt it counted and leaves the outcome (and the lease it set) to the one in flight. If
+    that worker dies, the payment service's hold on the key ends with it and the sweep sends
+    the refund again once the lease has run out."""
+    with transaction.atomic():
+        refund = _refund_lock_rollback_unsafe(refund_id)
+        if refund.status == S.PENDING and refund.attempts > 0:
+            refund.attempts -= 1
+            refund.save(update_fields=["attempts", "updated_at"])
+
+
 def _attempt_failed(refund_id, *, error: str) -> int | None:
     """Records the error. Returns the delay before the next attempt, or None when the refund
     is now FAILED (retries used up) or no longer PENDING."""
@@ -256,7 +268,13 @@ def refund_process(*, refund_id) -> None:
             payment_reference=refund.order.payment_reference,
             description=f"Refund for order {refund.order.number}",
         )
-    except Exception as exc:  # any failure is an attempt that failed
+    except GatewayBusy as exc:
+        logger.info(
+            "Refund %s is being paid by another delivery (%s); standing down.", refund.pk, exc
+        )
+        _attempt_stood_down(refund_id)
+        return
+    except Exception as exc:  # any other failure is an attempt that failed
         error = job_error_text(exc)
         logger.warning("Refund %s attempt %d failed: %s", refund.pk, refund.attempts, error)
         delay_ms = _attempt_failed(refund_id, error=error)

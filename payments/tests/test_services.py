@@ -111,6 +111,39 @@ def test_the_same_message_delivered_three_times_pays_once(jobs):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_delivery_finding_the_refund_being_paid_stands_down_without_counting_a_failure(jobs):
+    # given a refund whose payment another delivery of its message is making right now (it
+    # holds the payment service's idempotency key, its lease still running)
+    from payment_service import idempotency
+    from payment_service.client import CLIENT_NAME, minor_units
+
+    order = cancelled_paid_order()
+    refund = Refund.objects.get(order=order)
+    fields = {
+        "payment_id": order.payment_reference,
+        "amount_minor": minor_units(refund.amount),
+        "reason": f"Refund for order {order.number}",
+    }
+    claim = idempotency.idempotency_claim(
+        client=CLIENT_NAME,
+        method="RefundPayment",
+        key=refund.idempotency_key,
+        fingerprint=idempotency.request_fingerprint("RefundPayment", fields),
+    )
+    assert not claim.replayed
+
+    # when this delivery runs
+    jobs.drain()
+
+    # then it neither counted an attempt nor failed the refund, alerted anyone or paid
+    refund.refresh_from_db()
+    assert (refund.status, refund.attempts, refund.last_error) == (RefundStatus.PENDING, 0, "")
+    assert mail.outbox == []
+    assert service_refunds(order) == []
+    assert jobs.queued("refunds") == []
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_gateway_failing_twice_succeeds_after_two_retries(jobs, settings):
     # given a gateway that fails twice for each refund, then works
     order = cancelled_paid_order()
