@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # System packages the project needs beside Python: Pango/HarfBuzz and fonts for WeasyPrint
 # (invoice PDFs), poppler-utils (tests read the PDFs' text), Chromium + its driver (admin tests
-# in a real browser). Checks for each and, where we may (root with apt-get), installs what is
-# missing; otherwise says exactly what to install. Chromium is optional: without it the
-# browser tests skip and say why.
+# in a real browser), wrk (the load client of `make bench` and its smoke test). Checks for each
+# and, where we may (root with apt-get), installs what is missing; otherwise says exactly what
+# to install. Chromium and wrk are optional: without them the browser tests and the bench smoke
+# test skip and say why.
 set -euo pipefail
 # Read each listing once: `cmd | grep -q` under pipefail fails when grep stops reading early.
 libraries=$(ldconfig -p 2>/dev/null || true)
@@ -16,6 +17,7 @@ grep -q 'libharfbuzz.so' <<<"$libraries" || missing+=(libharfbuzz0b)
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 optional=()
 [ -x /usr/bin/chromium ] || optional+=(chromium chromium-driver)
+command -v wrk >/dev/null || optional+=(wrk)
 
 if [ ${#missing[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ]; then
   exit 0
@@ -28,5 +30,5 @@ elif [ ${#missing[@]} -gt 0 ]; then
   echo "system-deps: missing $(printf '%s ' "${missing[@]}"); install with: sudo apt-get install ${missing[*]}" >&2
   exit 1
 else
-  echo "system-deps: no Chromium; browser tests will skip (sudo apt-get install chromium)" >&2
+  echo "system-deps: no $(printf '%s ' "${optional[@]}")- the browser or bench smoke tests will skip (sudo apt-get install ${optional[*]})" >&2
 fi

@@ -2,6 +2,7 @@
 asserted is what they produce (rows, tables, data), never how fast."""
 
 import json
+import shutil
 import sys
 import textwrap
 from io import StringIO
@@ -71,6 +72,9 @@ def test_scenario_rows_merge_into_the_table(tmp_path):
 
 
 @requires_postgres()
+@pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed (make install adds it as root)"
+)
 @pytest.mark.django_db(transaction=True)
 def test_seed_serve_load_and_table_on_a_tiny_dataset(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "WORKERS", 2)
