@@ -18,11 +18,13 @@ def audit_record_create_rollback_unsafe(
     reason: str | None = None,
     metadata: dict | None = None,
     order_id=None,
+    subject=None,
 ) -> AuditRecord:
     """Writes one audit record. Only inside the transaction of the change it records (asserted),
     so the change and its record commit or vanish together. `order_id`: the order an
     invoice's or refund's record belongs to, so the order's history lists it. Sends
-    `audit_recorded` with it (webhooks write their event in the same transaction)."""
+    `audit_recorded` with it (webhooks write their event in the same transaction) and with
+    `subject`, the changed object as the caller holds it, so receivers need not read it again."""
     assert transaction.get_connection().in_atomic_block, "audit inside the change's transaction"
     user = actor if actor is not None and actor.is_authenticated else None
     record = AuditRecord.objects.create(
@@ -41,5 +43,5 @@ def audit_record_create_rollback_unsafe(
         ip_address=context.ip_address,
         request_id=context.request_id,
     )
-    audit_recorded.send(sender=AuditRecord, record=record)
+    audit_recorded.send(sender=AuditRecord, record=record, subject=subject)
     return record

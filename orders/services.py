@@ -113,6 +113,7 @@ def _order_transition_rollback_unsafe(
         context=context,
         reason=reason,
         metadata=metadata,
+        subject=order,
     )
     return order, previous
 
@@ -342,6 +343,7 @@ def order_create(
     order.number = sequence_next_number_rollback_unsafe(prefix="ORD")
     order._history_user = order.created_by
     order.save(force_insert=True)
+    order_new_body_complete(order, items=lines)
     audit_record_create_rollback_unsafe(
         entity_type=EntityType.ORDER,
         entity_id=order.pk,
@@ -352,8 +354,9 @@ def order_create(
         actor=actor,
         context=context,
         metadata={"total_amount": str(order.total_amount), "currency": order.currency},
+        subject=order,
     )
-    return order_new_body_complete(order, items=lines)
+    return order
 
 
 def order_change_state(

@@ -4,5 +4,5 @@
 from webhooks.services import event_record_rollback_unsafe
 
 
-def on_audit_recorded(sender, *, record, **kwargs) -> None:
-    event_record_rollback_unsafe(record=record)
+def on_audit_recorded(sender, *, record, subject=None, **kwargs) -> None:
+    event_record_rollback_unsafe(record=record, subject=subject)

@@ -89,10 +89,10 @@ def event_emit_rollback_unsafe(
     return event
 
 
-def event_record_rollback_unsafe(*, record: AuditRecord) -> Event:
+def event_record_rollback_unsafe(*, record: AuditRecord, subject=None) -> Event:
     """The event of one audit record (orders, returns, invoices, refunds), from the
-    `audit_recorded` receiver."""
-    data, order_id = snapshot_of(record)
+    `audit_recorded` receiver; `subject` is the changed object when its service passed it."""
+    data, order_id = snapshot_of(record, subject=subject)
     return event_emit_rollback_unsafe(
         event_type=event_type_for(entity_type=record.entity_type, transition=record.transition),
         data=data,

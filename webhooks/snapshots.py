@@ -6,7 +6,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from articurated.errors import NotFound
 from audit.models import AuditRecord, EntityType
 from invoicing.models import Invoice
-from orders.selectors import order_get
+from orders.models import Order
+from orders.selectors import order_body_complete, order_get
 from orders.serializers import OrderSerializer
 from payments.models import Refund
 from returns.selectors import return_get
@@ -47,19 +48,25 @@ def _refund_summary(refund: Refund) -> dict:
     }
 
 
-def snapshot_of(record: AuditRecord) -> tuple[dict, object]:
-    """The event data for an audit record, and the id of the order it belongs to. An object
+def snapshot_of(record: AuditRecord, *, subject=None) -> tuple[dict, object]:
+    """The event data for an audit record, and the id of the order it belongs to. `subject`,
+    the changed object as its service holds it, is used instead of reading it again. An object
     that cannot be read (a record written without one) gets its ids only, never an error that
     would undo the change."""
     try:
-        return _snapshot(record)
+        return _snapshot(record, subject)
     except (NotFound, ObjectDoesNotExist, KeyError):
         return {"entity_id": str(record.entity_id), "number": record.entity_number}, None
 
 
-def _snapshot(record: AuditRecord) -> tuple[dict, object]:
+def _snapshot(record: AuditRecord, subject) -> tuple[dict, object]:
     if record.entity_type == EntityType.ORDER:
-        order = order_get(order_id=record.entity_id)
+        if isinstance(subject, Order) and subject.pk == record.entity_id:
+            # The row the service locked and saved; its lines and returns read once, here,
+            # and the API's answer to the same request reuses them.
+            order = order_body_complete(subject)
+        else:
+            order = order_get(order_id=record.entity_id)
         return dict(OrderSerializer(order).data), order.pk
     if record.entity_type == EntityType.RETURN:
         return_obj = return_get(return_id=record.entity_id)

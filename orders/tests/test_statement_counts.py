@@ -15,9 +15,10 @@ RETRIEVE = 4
 HISTORY = 4
 # Token and roles, 2 savepoints (view and service) and their releases, lock (with the
 # invoice), update, history row, audit record, lines, returns: no second read of the order.
-# Plus the webhook event written with the audit record (WEBHOOK): its snapshot (order, lines,
-# returns), the event row, the subscribed endpoints.
-WEBHOOK = 5
+# Plus the webhook event written with the audit record (WEBHOOK): the event row and the
+# subscribed endpoints; its snapshot is taken from the locked row, whose lines and returns the
+# answer then reuses.
+WEBHOOK = 2
 STATE = 11 + WEBHOOK
 # Token and roles, 2 savepoints and releases, lines, number, order, history row, audit record:
 # the body comes from what the creation holds; plus the webhook event, and the stock of its
