@@ -30,6 +30,15 @@ def admin_context(request) -> ActionContext:
     return ActionContext.from_request(request, source=Source.ADMIN)
 
 
+def bulk_selection(request) -> dict:
+    """What an admin bulk action was asked for, as the bulk delete records it: the ticked
+    products, or (every product matching the list) the list's filter, or all."""
+    if request.POST.get("select_across") == "1":
+        query = {key: value for key, value in request.GET.items() if key not in ("p", "o")}
+        return {"filter": query} if query else {"all": True}
+    return {"ids": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)}
+
+
 def stale_message(error: PreconditionFailed) -> str:
     """Who changed the object and when, for the editor whose save was refused."""
     who = error.changed_by or "the system"
@@ -451,7 +460,10 @@ class ProductAdmin(VersionedAdmin):
                   permissions=["change"])  # fmt: skip
     def delete_soft(self, request, queryset):
         count = product_bulk_delete(
-            actor=request.user, context=admin_context(request), products=queryset
+            actor=request.user,
+            context=admin_context(request),
+            products=queryset,
+            selection=bulk_selection(request),
         )
         self.message_user(request, f"{count} products deleted.", messages.SUCCESS)
 
