@@ -116,9 +116,7 @@ def test_category_events_carry_the_category_body(receiver, endpoint_for, jobs, u
     assert created == {"Ceramics", "Vases"}
 
 
-def test_a_bulk_delete_is_one_summary_event_not_one_per_product(
-    receiver, endpoint_for, jobs, api
-):
+def test_a_bulk_delete_is_one_summary_event_not_one_per_product(receiver, endpoint_for, jobs, api):
     # given three products and an endpoint subscribed to everything
     shelf = category_make("Shelf")
     made = [product_make(f"Cup {n}", shelf, {"sku": f"BD-{n}"}) for n in range(3)]
