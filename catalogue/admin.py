@@ -81,6 +81,16 @@ class VersionedForm(forms.ModelForm):
         if self.instance.pk and not self.is_bound:
             self.fields["expected_version"].initial = self.instance.version
 
+    def clean_attributes(self):
+        """A JSON object, as the API requires (a string or a list would break the product body
+        every GET and webhook reads)."""
+        value = self.cleaned_data.get("attributes")
+        if value in (None, ""):
+            return {}
+        if not isinstance(value, dict):
+            raise forms.ValidationError('A JSON object, e.g. {"maker": "Studio Oka"}.')
+        return value
+
     def clean(self):
         cleaned = super().clean()
         expected = cleaned.get("expected_version")
