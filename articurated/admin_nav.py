@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlparse
 
 WORK = "Work queues"
+CATALOGUE = "Catalogue"
 RECORDS = "Records"
+INTEGRATIONS = "Integrations"
 ADMINISTRATION = "Administration"
 MORE = "More"
-_SECTION_ORDER = (WORK, RECORDS, ADMINISTRATION, MORE)
+_SECTION_ORDER = (WORK, CATALOGUE, RECORDS, INTEGRATIONS, ADMINISTRATION, MORE)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,17 @@ def _unlisted_models(request, sections: dict[str, list[NavLink]]) -> list[NavLin
             if url and url not in listed:
                 extra.append(NavLink(str(model["name"]), url, "folder_open"))
     return extra
+
+
+def links_may_view(request, links: list[tuple[str, str, str, str]]) -> list[NavLink]:
+    """(title, admin url name, icon, permission) → the links whose permission the user has."""
+    from django.urls import reverse
+
+    return [
+        NavLink(title, reverse(url_name), icon)
+        for title, url_name, icon, permission in links
+        if request.user.has_perm(permission)
+    ]
 
 
 def administration_links(request) -> list[NavLink]:

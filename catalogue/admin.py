@@ -30,6 +30,15 @@ def admin_context(request) -> ActionContext:
     return ActionContext.from_request(request, source=Source.ADMIN)
 
 
+def bulk_selection(request) -> dict:
+    """What an admin bulk action was asked for, as the bulk delete records it: the ticked
+    products, or (every product matching the list) the list's filter, or all."""
+    if request.POST.get("select_across") == "1":
+        query = {key: value for key, value in request.GET.items() if key not in ("p", "o")}
+        return {"filter": query} if query else {"all": True}
+    return {"ids": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)}
+
+
 def stale_message(error: PreconditionFailed) -> str:
     """Who changed the object and when, for the editor whose save was refused."""
     who = error.changed_by or "the system"
@@ -71,6 +80,16 @@ class VersionedForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
             self.fields["expected_version"].initial = self.instance.version
+
+    def clean_attributes(self):
+        """A JSON object, as the API requires (a string or a list would break the product body
+        every GET and webhook reads)."""
+        value = self.cleaned_data.get("attributes")
+        if value in (None, ""):
+            return {}
+        if not isinstance(value, dict):
+            raise forms.ValidationError('A JSON object, e.g. {"maker": "Studio Oka"}.')
+        return value
 
     def clean(self):
         cleaned = super().clean()
@@ -451,7 +470,10 @@ class ProductAdmin(VersionedAdmin):
                   permissions=["change"])  # fmt: skip
     def delete_soft(self, request, queryset):
         count = product_bulk_delete(
-            actor=request.user, context=admin_context(request), products=queryset
+            actor=request.user,
+            context=admin_context(request),
+            products=queryset,
+            selection=bulk_selection(request),
         )
         self.message_user(request, f"{count} products deleted.", messages.SUCCESS)
 

@@ -365,12 +365,15 @@ class ProductViewSet(viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         products = Product.objects.live()
+        selection = {"all": True}
         if "ids" in values:
             products = products.filter(pk__in=values["ids"])
+            selection = {"ids": values["ids"]}
         elif "filter" in values:
             products = self._filtered(products, request.data.get("filter") or {})
+            selection = {"filter": request.data.get("filter") or {}}
         deleted = product_bulk_delete(
-            actor=request.user, context=_context(request), products=products
+            actor=request.user, context=_context(request), products=products, selection=selection
         )
         return Response({"deleted": deleted})
 

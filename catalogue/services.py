@@ -331,17 +331,21 @@ def product_create(
     )
     product._history_user = _user(actor)
     product.save()
-    _audit(EntityType.PRODUCT, product, transition="create", previous=None, new=LIVE,
-           actor=actor, context=context, metadata={"category_id": str(category.pk)})  # fmt: skip
     created = []
     for index, values in enumerate(skus):
         sku = _sku_build(product, values)
         sku._history_user = _user(actor)
         _saved_unique(sku, f"skus.{index}.sku")
         created.append((sku, values.get("on_hand", 0)))
+        # `with_product`: part of the product's creation (its webhook event is the product's).
         _audit(EntityType.SKU, sku, transition="create", previous=None, new=LIVE, actor=actor,
-               context=context, metadata={"product_id": str(product.pk)})  # fmt: skip
+               context=context, metadata={"product_id": str(product.pk),
+                                          "with_product": True})  # fmt: skip
     skus_created.send(sender=Sku, skus=created, actor=actor, context=context)
+    # Last, so what the record's subscribers read (the `product.created` event) is the whole
+    # product: its SKUs and their opening stock.
+    _audit(EntityType.PRODUCT, product, transition="create", previous=None, new=LIVE,
+           actor=actor, context=context, metadata={"category_id": str(category.pk)})  # fmt: skip
     return product
 
 
@@ -431,10 +435,18 @@ def product_restore(*, product_id, actor, context: ActionContext) -> Product:
 
 
 @transaction.atomic
-def product_bulk_delete(*, actor, context: ActionContext, products: QuerySet[Product]) -> int:
+def product_bulk_delete(
+    *,
+    actor,
+    context: ActionContext,
+    products: QuerySet[Product],
+    selection: dict | None = None,
+) -> int:
     """Soft-deletes every live product of `products` and their live SKUs: two set-based
-    UPDATEs whatever the count (no per-row history; one audit record names the operation and
-    how many). Managers. Returns how many products were deleted."""
+    UPDATEs whatever the count (no per-row history; one audit record names the operation, how
+    many, and the caller's `selection`: `{"ids": [...]}`, `{"filter": {...}}` or
+    `{"all": true}`; it becomes the one `products.bulk_deleted` webhook event). Managers.
+    Returns how many products were deleted."""
     _ensure_may(actor, "catalogue.delete_product", "delete products")
     now = timezone.now()
     chosen = products.live().order_by().values("pk")
@@ -454,9 +466,21 @@ def product_bulk_delete(*, actor, context: ActionContext, products: QuerySet[Pro
             new_state=DELETED,
             actor=actor,
             context=context,
-            metadata={"deleted": count, "deleted_at": now.isoformat()},
+            metadata={
+                "deleted": count,
+                "deleted_at": now.isoformat(),
+                "selection": _jsonable_selection(selection),
+            },
         )
     return count
+
+
+def _jsonable_selection(selection: dict | None):
+    if selection is None:
+        return None
+    if "ids" in selection:
+        return {"ids": sorted(str(pk) for pk in selection["ids"])}
+    return {key: _jsonable(value) for key, value in selection.items()}
 
 
 def _bulk_id(now):
@@ -480,9 +504,11 @@ def sku_create(*, actor, context: ActionContext, product_id, on_hand: int = 0, *
     sku = _sku_build(product, values)
     sku._history_user = _user(actor)
     _saved_unique(sku, "sku")
+    skus_created.send(sender=Sku, skus=[(sku, on_hand)], actor=actor, context=context)
+    # After the stock row exists, so the record's `product.updated` event shows the new SKU's
+    # stock.
     _audit(EntityType.SKU, sku, transition="create", previous=None, new=LIVE, actor=actor,
            context=context, metadata={"product_id": str(product.pk)})  # fmt: skip
-    skus_created.send(sender=Sku, skus=[(sku, on_hand)], actor=actor, context=context)
     return sku
 
 

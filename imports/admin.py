@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from articurated.api.parsers import RequestTooLarge
 from articurated.context import ActionContext, Source
 from articurated.errors import DomainError
+from catalogue.admin import bulk_selection
 from catalogue.models import Product
 from catalogue.services import product_bulk_delete, product_restore
 from imports.api import upload_check
@@ -146,7 +147,8 @@ def products_bulk_delete(modeladmin, request, queryset):
     if request.POST.get("confirm_count") is not None:
         if request.POST.get("confirm_count", "").strip() == str(count):
             deleted = product_bulk_delete(actor=request.user, context=_context(request),
-                                          products=live)  # fmt: skip
+                                          products=live,
+                                          selection=bulk_selection(request))  # fmt: skip
             modeladmin.message_user(request, f"Deleted {deleted} products.", messages.SUCCESS)
             return None
         modeladmin.message_user(

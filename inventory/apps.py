@@ -11,9 +11,10 @@ class InventoryConfig(AppConfig):
 
         skus_created.connect(stock_levels_create_for_new_skus, dispatch_uid="inventory.skus")
 
-        from articurated.admin_nav import WORK, nav_register
+        from articurated.admin_nav import CATALOGUE, WORK, nav_register
         from articurated.dashboard import dashboard_panel_register
         from inventory import dashboard
 
         dashboard_panel_register(dashboard.low_stock_panel, position=35)
         nav_register(WORK, dashboard.work_links, position=35)
+        nav_register(CATALOGUE, dashboard.catalogue_links, position=35)

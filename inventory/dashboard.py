@@ -3,7 +3,7 @@ at or below their threshold, emptiest first, linked to the SKU list filtered the
 
 from django.urls import reverse
 
-from articurated.admin_nav import NavLink
+from articurated.admin_nav import NavLink, links_may_view
 from articurated.dashboard import Panel, QueueCount
 from articurated.roles import MANAGER, WAREHOUSE, user_roles
 from inventory.selectors import sku_low_stock_list
@@ -43,3 +43,15 @@ def work_links(request) -> list[NavLink]:
     if not _sees_stock(request):
         return []
     return [NavLink("Low stock", _low_stock_url(), "inventory", sku_low_stock_list().count())]
+
+
+_CATALOGUE_LINKS = [
+    ("SKUs and stock", "admin:catalogue_sku_changelist", "sell", "catalogue.view_sku"),
+    ("Stock movements", "admin:inventory_stockmovement_changelist", "swap_vert",
+     "inventory.view_stockmovement"),
+]  # fmt: skip
+
+
+def catalogue_links(request) -> list[NavLink]:
+    """The SKU list (inventory's admin: SKUs with their stock) and the movements."""
+    return links_may_view(request, _CATALOGUE_LINKS)

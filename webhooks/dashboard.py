@@ -3,7 +3,7 @@
 from django.urls import reverse
 from django.utils.timesince import timesince
 
-from articurated.admin_nav import RECORDS, WORK, NavLink
+from articurated.admin_nav import INTEGRATIONS, WORK, NavLink, links_may_view
 from articurated.dashboard import Panel, QueueCount
 from articurated.roles import MANAGER, user_roles
 from webhooks.selectors import endpoint_failing_list
@@ -38,10 +38,16 @@ def work_links(request) -> list[NavLink]:
     return [NavLink("Failing webhooks", url, "webhook", count, "danger")]
 
 
-def record_links(request) -> list[NavLink]:
-    if not request.user.has_perm("webhooks.view_endpoint"):
-        return []
-    return [NavLink("Webhooks", reverse("admin:webhooks_endpoint_changelist"), "webhook")]
+_INTEGRATION_LINKS = [
+    ("Webhook endpoints", "admin:webhooks_endpoint_changelist", "webhook",
+     "webhooks.view_endpoint"),
+    ("Webhook deliveries", "admin:webhooks_delivery_changelist", "outbox",
+     "webhooks.view_delivery"),
+]  # fmt: skip
 
 
-NAV = ((WORK, work_links), (RECORDS, record_links))
+def integration_links(request) -> list[NavLink]:
+    return links_may_view(request, _INTEGRATION_LINKS)
+
+
+NAV = ((WORK, work_links), (INTEGRATIONS, integration_links))

@@ -12,8 +12,9 @@ def _event_id() -> str:
 
 
 class Event(models.Model):
-    """Something that happened to an order, return, invoice or refund, written in the same
-    transaction as the change (one per audit record), with `data` as GET returned it then.
+    """Something that happened (to an order, return, invoice, refund, product, category, a
+    SKU's stock or an import), written in the same transaction as the change (webhooks/events.py
+    says which audit record or signal gives which type), with `data` as GET returned it then.
     Kept WEBHOOKS_EVENT_RETENTION_DAYS days for `GET /api/v1/events`, then pruned."""
 
     id = models.CharField(primary_key=True, max_length=40, default=_event_id, editable=False)

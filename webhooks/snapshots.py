@@ -5,6 +5,11 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from articurated.errors import NotFound
 from audit.models import AuditRecord, EntityType
+from catalogue.models import Category, Sku
+from catalogue.selectors import category_paths, product_get, sku_get
+from catalogue.serializers import CategorySerializer, ProductSerializer, SkuSerializer
+from imports.models import Import
+from imports.serializers import ImportSerializer
 from invoicing.models import Invoice
 from orders.models import Order
 from orders.selectors import order_body_complete, order_get
@@ -84,4 +89,53 @@ def _snapshot(record: AuditRecord, subject) -> tuple[dict, object]:
         refund_id = record.entity_id if record.order_id else record.metadata["refund_id"]
         refund = Refund.objects.select_related("order").get(pk=refund_id)
         return _refund_summary(refund), refund.order_id
+    if record.entity_type == EntityType.CATEGORY:
+        return category_body(Category.objects.get(pk=record.entity_id)), None
+    if record.entity_type == EntityType.PRODUCT and record.transition == "bulk_delete":
+        return bulk_delete_summary(record), None
+    if record.entity_type == EntityType.PRODUCT and record.transition.startswith("import_"):
+        return import_body(Import.objects.get(pk=record.entity_id)), None
+    if record.entity_type == EntityType.PRODUCT:
+        return product_body(record.entity_id), None
+    if record.entity_type == EntityType.SKU:
+        return product_body(Sku.objects.values_list("product_id", flat=True).get(
+            pk=record.entity_id)), None  # fmt: skip
     return {"entity_id": str(record.entity_id), "number": record.entity_number}, None
+
+
+# --- the catalogue, stock and imports (API.md "Catalogue", "Imports (CSV)") -----------------
+
+
+def category_body(category: Category) -> dict:
+    """GET /categories/{id}: with its path (a deleted one too, as it was deleted)."""
+    paths = category_paths([category])
+    return dict(CategorySerializer(category, context={"paths": paths}).data)
+
+
+def product_body(product_id) -> dict:
+    """GET /products/{id}: with its live SKUs and their stock (a deleted product with the SKUs
+    deleted with it, as managers read it)."""
+    product = product_get(product_id=product_id, deleted_too=True)
+    paths = category_paths([product.category])
+    return dict(ProductSerializer(product, context={"paths": paths}).data)
+
+
+def sku_body(sku_id) -> dict:
+    """GET /skus/{id}: the SKU with its stock as just changed."""
+    return dict(SkuSerializer(sku_get(sku_id=sku_id, deleted_too=True)).data)
+
+
+def import_body(import_run: Import) -> dict:
+    """GET /imports/{id} (`errors_url` as a path: there is no request to make it absolute)."""
+    return dict(ImportSerializer(import_run).data)
+
+
+def bulk_delete_summary(record: AuditRecord) -> dict:
+    """`products.bulk_deleted`: how many, when (every product and SKU of the operation has
+    this `deleted_at`) and what was asked for (`{"ids": [...]}`, `{"filter": {...}}` or
+    `{"all": true}`), never the products one by one."""
+    return {
+        "deleted": record.metadata["deleted"],
+        "deleted_at": record.metadata["deleted_at"],
+        "selection": record.metadata.get("selection"),
+    }

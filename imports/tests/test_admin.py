@@ -5,6 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from audit.models import AuditRecord
 from catalogue.models import Product, Sku
 from conftest import TEST_CONTEXT
 from imports.models import Import, ImportStatus
@@ -115,6 +116,11 @@ def test_bulk_delete_needs_the_count_typed_then_deletes_all_matching(users):
     _bulk(client, {**base, "confirm_count": str(live)})
     assert Product.objects.live().count() == 0
     assert Sku.objects.live().count() == 0
+    # and one audit record names how many and what was chosen (integrators' one
+    # products.bulk_deleted event), none per product
+    (record,) = AuditRecord.objects.filter(entity_type="PRODUCT", transition__contains="delete")
+    assert record.transition == "bulk_delete"
+    assert (record.metadata["deleted"], record.metadata["selection"]) == (live, {"all": True})
 
 
 def test_bulk_delete_of_the_selection_only_and_restore(users):
@@ -124,6 +130,8 @@ def test_bulk_delete_of_the_selection_only_and_restore(users):
     base = {"action": "products_bulk_delete", "select_across": "0", "_selected_action": ids}
     _bulk(client, {**base, "confirm_count": "2"})
     assert Product.objects.deleted().count() == 2
+    (record,) = AuditRecord.objects.filter(transition="bulk_delete")
+    assert record.metadata["selection"] == {"ids": sorted(ids)}
 
     # restore, from the list of deleted products
     _bulk(client, {"action": "restore", "select_across": "0", "_selected_action": ids},

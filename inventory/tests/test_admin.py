@@ -113,6 +113,22 @@ def test_a_manager_edits_a_product_through_its_service(login, shop, users):
     assert vase.history.first().history_user == users["Manager"]
 
 
+def test_attributes_that_are_not_a_json_object_are_refused(login, shop):
+    # given
+    client = login("Manager")
+    url = reverse("admin:catalogue_product_change", args=[shop["vase"].pk])
+    form = client.get(url).context["adminform"].form
+
+    # when the attributes are a JSON string, not an object
+    response = client.post(url, {**_form_data(form), "attributes": '"Studio Oka"'})
+
+    # then the form says so and nothing is saved
+    assert response.status_code == 200
+    assert "A JSON object" in response.content.decode()
+    vase = Product.objects.get(pk=shop["vase"].pk)
+    assert (vase.attributes, vase.version) == ({"maker": "Studio Oka"}, 1)
+
+
 def test_a_stale_save_is_refused_naming_who_changed_it_and_when(login, shop, users):
     # given the manager opens the vase, then the admin renames it
     client = login("Manager")
@@ -191,7 +207,7 @@ def test_categories_are_moved_in_the_admin_and_refused_under_themselves(login, s
 
 def _form_data(form) -> dict:
     data = {}
-    for name, field in form.fields.items():
+    for name in form.fields:
         value = form[name].value()
         if value is None:
             continue
@@ -199,7 +215,7 @@ def _form_data(form) -> dict:
             if value:
                 data[name] = "on"
             continue
-        data[name] = field.prepare_value(value) if hasattr(field, "prepare_value") else value
+        data[name] = value  # BoundField.value() is already prepared (JSON as its text)
     # the SKU inline's management form (read-only rows)
     data.update({"skus-TOTAL_FORMS": "0", "skus-INITIAL_FORMS": "0"})
     return data

@@ -276,3 +276,30 @@ def test_the_schema_documents_webhooks_and_the_event_types(client, db):
     types = schema["components"]["schemas"]["WebhookEventTypeEnum"]["enum"]
     assert {"order.created", "order.shipped", "return.approved", "invoice.generated"} <= set(types)
     assert {"refund.succeeded", "refund.failed"} <= set(types)
+
+
+NEW_TYPES = {
+    "product.created", "product.updated", "product.deleted", "product.restored",
+    "products.bulk_deleted", "category.created", "stock.low", "import.queued",
+    "import.completed", "import.failed", "import.cancelled",
+}  # fmt: skip
+
+
+def test_catalogue_stock_and_import_events_are_subscribable_documented_and_filterable(
+    api, client, db
+):
+    # an integrator subscribes to them by name
+    response = _register(api["Integrator"], events=sorted(NEW_TYPES))
+    assert response.status_code == 201, response.content
+    assert set(response.json()["events"]) == NEW_TYPES
+    # they are in the OpenAPI enums of event types and subscriptions
+    schemas = client.get("/api/v1/schema", {"format": "json"}).json()["components"]["schemas"]
+    assert NEW_TYPES <= set(schemas["WebhookEventTypeEnum"]["enum"])
+    assert NEW_TYPES <= set(schemas["WebhookSubscriptionEnum"]["enum"])
+    # and GET /events filters by them
+    Event.objects.create(type="stock.low", data={"sku": "LOW-1"})
+    listed = api["Integrator"].get("/api/v1/events", {"type": "stock.low"}).json()
+    assert [e["data"] for e in listed["results"]] == [{"sku": "LOW-1"}]
+    assert (
+        api["Integrator"].get("/api/v1/events", {"type": "import.completed"}).json()["count"] == 0
+    )
