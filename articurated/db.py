@@ -1,7 +1,10 @@
 """Raw SQL that differs by database (triggers), run the same way by every app that has some."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from django.db import connection as default_connection
 
 
 def vendor_sql_run(connection, *, postgresql: str, sqlite: Sequence[str]) -> None:
@@ -13,6 +16,40 @@ def vendor_sql_run(connection, *, postgresql: str, sqlite: Sequence[str]) -> Non
         elif connection.vendor == "sqlite":
             for statement in sqlite:
                 cursor.execute(statement)
+
+
+def statement_timeout_set_rollback_unsafe(seconds: float) -> None:
+    """Gives the statements of the current transaction `seconds` each (0: no limit) instead of
+    DATABASE_STATEMENT_TIMEOUT, on PostgreSQL; the connection's own limit returns at commit or
+    rollback. For work whose statements are large by design (a bulk delete of 500k rows)."""
+    if default_connection.vendor == "postgresql":
+        with default_connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, true)",
+                [f"{max(0, int(seconds * 1000))}ms"],
+            )
+
+
+@contextmanager
+def statement_timeout_session(seconds: float) -> Iterator[None]:
+    """The same for every transaction inside the block (a background job that commits batch
+    by batch), restoring the connection's own limit after it, on PostgreSQL."""
+    if default_connection.vendor != "postgresql":
+        yield
+        return
+    with default_connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        previous = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT set_config('statement_timeout', %s, false)",
+            [f"{max(0, int(seconds * 1000))}ms"],
+        )
+    try:
+        yield
+    finally:
+        if default_connection.is_usable():
+            with default_connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', %s, false)", [previous])
 
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")

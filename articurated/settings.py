@@ -168,6 +168,9 @@ DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
 DATABASE_STATEMENT_TIMEOUT = float(
     os.environ.get("DATABASE_STATEMENT_TIMEOUT", "0" if "PYTEST_VERSION" in os.environ else "5")
 )
+# Work that is large by design lifts that limit for its own statements only: a bulk delete's
+# UPDATE of 500,000 rows, an import's statements over its whole staging table (seconds; 0: none).
+DATABASE_BULK_STATEMENT_TIMEOUT = float(os.environ.get("DATABASE_BULK_STATEMENT_TIMEOUT", "300"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"]["connect_timeout"] = DATABASE_CONNECT_TIMEOUT

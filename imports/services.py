@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from articurated.context import JOB as JOB_CONTEXT
 from articurated.context import ActionContext
+from articurated.db import statement_timeout_session
 from articurated.errors import Conflict, NotFound, PermissionDenied
 from articurated.jobs import job_error_text, job_send_on_commit
 from audit.models import EntityType
@@ -254,7 +255,9 @@ def import_process(*, import_id, budget_seconds: float | None = None) -> str:
         imp = _claim(import_id)
         if imp is None:
             return "FINISHED"
-        return _process(imp, budget_seconds or settings.IMPORT_JOB_BUDGET_SECONDS)
+        # Its statements over the whole staging table outlast a request's limit by design.
+        with statement_timeout_session(settings.DATABASE_BULK_STATEMENT_TIMEOUT):
+            return _process(imp, budget_seconds or settings.IMPORT_JOB_BUDGET_SECONDS)
     except ImportCancelled:
         return S.CANCELLED
     except Exception as exc:  # any failure ends the import FAILED with a message; retry resumes
