@@ -277,7 +277,8 @@ class Command(BaseCommand):
             """
             CREATE TEMP TABLE bench_seed ON COMMIT DROP AS
             SELECT k.i, gen_random_uuid() AS id,
-                   'ORD-' || %(year)s || '-' || lpad(k.i::text, 6, '0') AS number,
+                   'ORD-' || %(year)s || '-' || lpad(k.i::text, greatest(6, length(k.i::text)), '0')
+                       AS number,
                    %(first)s::timestamptz
                      + (%(last)s::timestamptz - %(first)s::timestamptz)
                        * ((k.i - %(ord_start)s - 0.5) / %(n)s) AS created_at,
@@ -396,10 +397,11 @@ class Command(BaseCommand):
                generated_at, emailed_at, next_attempt_at, created_at, updated_at)
             SELECT gen_random_uuid(), v.id, v.number, 'GENERATED', 1, '',
                    'invoices/bench/' || v.number || '.pdf', v.at, v.at, v.at, v.at, v.at, v.at
-            FROM (SELECT s.id, s.created_at + interval '1 day 1 minute' AS at,
-                         'INV-' || %(year)s || '-' || lpad((%(inv_start)s + row_number()
-                             OVER (ORDER BY s.i))::text, 6, '0') AS number
-                  FROM bench_seed s WHERE s.steps >= 3) v
+            FROM (SELECT w.id, w.at, 'INV-' || %(year)s || '-'
+                           || lpad(w.k::text, greatest(6, length(w.k::text)), '0') AS number
+                  FROM (SELECT s.id, s.created_at + interval '1 day 1 minute' AS at,
+                               %(inv_start)s + row_number() OVER (ORDER BY s.i) AS k
+                        FROM bench_seed s WHERE s.steps >= 3) w) v
             """,
             params,
         )
