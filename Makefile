@@ -32,7 +32,7 @@ test: install
 	$(PY) -m pytest
 
 screenshots: install
-	UPDATE_SCREENSHOTS=1 $(PY) -m pytest e2e
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest e2e imports/tests/test_admin_browser.py
 
 # Regenerates payment_service_pb/ from proto/ (commit the result; a test checks it is current).
 proto: install
