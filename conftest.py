@@ -1,6 +1,7 @@
 """Fixtures shared by every app's tests: role users, API clients, orders built through the real
 services, and the switches that let transactional tests clean the append-only audit table."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -211,6 +212,32 @@ def grpc_server():
     running = server_start(port=0, max_workers=8)
     yield running
     running.stop(grace=0)
+
+
+def statement_timeout_show() -> str:
+    """PostgreSQL's statement limit in force on the test's connection ("5s", "5min", "0")."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        return cursor.fetchone()[0]
+
+
+@contextlib.contextmanager
+def statement_timeout_seen_on(signal, *, connection_limit: str = "5s"):
+    """Gives the connection `connection_limit` (a request's), then yields the list of the
+    limits in force each time `signal` is sent inside the block: what a service's own
+    statements ran under."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('statement_timeout', %s, false)", [connection_limit])
+    seen: list[str] = []
+
+    def look(sender, **kwargs):
+        seen.append(statement_timeout_show())
+
+    signal.connect(look, dispatch_uid="conftest-statement-timeout-seen")
+    try:
+        yield seen
+    finally:
+        signal.disconnect(dispatch_uid="conftest-statement-timeout-seen")
 
 
 def requires_postgres():

@@ -2,14 +2,18 @@
 optimistic locking (ETag / If-Match)."""
 
 import pytest
-from django.db import connection
 
 from articurated.tests.assertions import assert_error
 from audit.models import AuditRecord
 from audit.signals import audit_recorded
 from catalogue.models import Category, Product, Sku
 from catalogue.tests.conftest import category_make, product_make
-from conftest import api_client_for, requires_postgres
+from conftest import (
+    api_client_for,
+    requires_postgres,
+    statement_timeout_seen_on,
+    statement_timeout_show,
+)
 
 CATEGORY_KEYS = {
     "id", "name", "description", "parent_id", "path", "depth", "version", "created_at",
@@ -560,35 +564,20 @@ def test_ids_that_are_not_uuids_are_404(api, shop):
         assert_error(response, 404, "NOT_FOUND")
 
 
-def _statement_timeout() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW statement_timeout")
-        return cursor.fetchone()[0]
-
-
 @requires_postgres()
 @pytest.mark.django_db(transaction=True)
 def test_a_bulk_delete_runs_under_the_bulk_limit_not_the_requests(api, shop, settings):
     # given a connection with a request's statement limit, and the bulk limit at 5 minutes
     settings.DATABASE_BULK_STATEMENT_TIMEOUT = 300
-    with connection.cursor() as cursor:
-        cursor.execute("SET statement_timeout = '5s'")
-    seen = []
 
-    def look(sender, **kwargs):
-        seen.append(_statement_timeout())
-
-    # when a manager deletes every product (what is in force is read inside its transaction)
-    audit_recorded.connect(look, dispatch_uid="test-bulk-limit")
-    try:
+    # when a manager deletes every product (the limit in force read inside its transaction)
+    with statement_timeout_seen_on(audit_recorded) as seen:
         response = api["Manager"].post(
             "/api/v1/products/bulk-delete", {"all": True, "confirm": True}
         )
-    finally:
-        audit_recorded.disconnect(dispatch_uid="test-bulk-limit")
 
     # then its UPDATEs ran under the bulk limit, and the connection has its own limit again
     assert response.status_code == 200, response.json()
     assert response.json() == {"deleted": 2}  # the vase (two SKUs) and the rug
     assert seen == ["5min"]
-    assert _statement_timeout() == "5s"
+    assert statement_timeout_show() == "5s"

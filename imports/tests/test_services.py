@@ -6,9 +6,15 @@ from django.utils import timezone
 
 from audit.models import AuditRecord
 from catalogue.models import Category, Product, Sku
-from conftest import TEST_CONTEXT, requires_postgres
+from conftest import (
+    TEST_CONTEXT,
+    requires_postgres,
+    statement_timeout_seen_on,
+    statement_timeout_show,
+)
 from imports.models import ImportStatus
 from imports.services import import_cancel, import_create, import_process, import_retry
+from imports.signals import import_completed
 from imports.tests.conftest import csv_file
 from inventory.models import StockLevel, StockMovement
 
@@ -312,31 +318,13 @@ def test_an_import_runs_under_the_bulk_limit_and_gives_the_connection_its_own_ba
     run_import, settings
 ):
     # given a worker connection with a request's statement limit, the bulk limit at 5 minutes
-    from django.db import connection
-
-    from imports.signals import import_completed
-
-    def statement_timeout() -> str:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW statement_timeout")
-            return cursor.fetchone()[0]
-
     settings.DATABASE_BULK_STATEMENT_TIMEOUT = 300
-    with connection.cursor() as cursor:
-        cursor.execute("SET statement_timeout = '5s'")
-    seen = []
-
-    def look(sender, **kwargs):
-        seen.append(statement_timeout())
 
     # when an import runs to the end (the limit in force read as it completes)
-    import_completed.connect(look, dispatch_uid="test-import-limit")
-    try:
+    with statement_timeout_seen_on(import_completed) as seen:
         imp = run_import("sku,name\nLIM-1,Limit mug\n")
-    finally:
-        import_completed.disconnect(dispatch_uid="test-import-limit")
 
     # then it ran under the bulk limit, and the connection has its own limit again
     assert imp.status == ImportStatus.COMPLETED
     assert seen == ["5min"]
-    assert statement_timeout() == "5s"
+    assert statement_timeout_show() == "5s"
