@@ -138,3 +138,23 @@ def test_seed_serve_load_and_table_on_a_tiny_dataset(tmp_path, monkeypatch):
     assert row.ceiling == "bare read" and row.ratio == pytest.approx(get["req_s"] / bare["req_s"])
     assert row.passed == (row.p95_ms <= 25 and row.ratio >= 0.6)
     assert "GET /orders/{id}" in format_text(rows)
+
+
+def test_a_list_at_1m_answered_with_errors_does_not_pass():
+    # given list runs at 10k, 100k and 1M orders, equally fast
+    ok = {"req_s": 100.0, "p50_ms": 5.0, "p95_ms": 9.0, "p99_ms": 12.0, "errors": 0}
+    samples = {
+        f"scale:{name}:{label}": [dict(ok)]
+        for name in ("no filter", "status=PAID")
+        for label in ("10k", "100k", "1M")
+    }
+    big = "list no filter, page 1..5, 1M orders"
+    assert {r.operation: r for r in run.scale_rows(samples)}[big].passed is True
+
+    # when the 1M server refused every request (a token of another database, say)
+    samples["scale:no filter:1M"] = [{**ok, "errors": 900}]
+
+    # then its row is a miss that says why
+    row = {r.operation: r for r in run.scale_rows(samples)}[big]
+    assert row.passed is False
+    assert "900 errors" in row.notes
