@@ -209,7 +209,10 @@ def _ids_file(url: str, sql: str, work_dir: Path, name: str) -> Path:
 OPERATIONS = [
     ("GET /orders/{id}", "order_get", "bare read", {}, ("p95", 25, 0.60)),
     ("PATCH /orders/{id}/state", "order_state", "bare locked write", {}, ("p95", 50, 0.50)),
-    ("POST /orders (3 items)", "order_create", "bare locked write", {}, ("p95", 50, None)),
+    # Its three SKUs are stock-tracked (bench_seed), so it is also QUALITY.md's stricter row
+    # "POST /orders (3 items, stock-tracked SKUs)": p95 <= 50 ms and >= 40 % of the ceiling.
+    ("POST /orders (3 items, stock-tracked SKUs)", "order_create", "bare locked write", {},
+     ("p95", 50, 0.40)),
     ("GET /orders?status=PAID&page=1..5", "order_list", "bare read",
      {"BENCH_LIST_QUERY": "status=PAID"}, ("p95", 50, None)),
     ("GET /orders/{id}/history", "order_history", "bare read", {}, ("p95", 25, None)),
@@ -371,7 +374,7 @@ def run(args) -> int:
 PROFILED = {
     "GET /orders/{id}": "GET /orders/{id}",
     "PATCH /orders/{id}/state": "PATCH state",
-    "POST /orders (3 items)": "POST /orders (3 items)",
+    "POST /orders (3 items, stock-tracked SKUs)": "POST /orders (3 items)",
     "GET /orders?status=PAID&page=1..5": "GET /orders?status=PAID&page=1",
     "GET /orders/{id}/history": "GET /orders/{id}/history",
 }
