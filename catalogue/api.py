@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from articurated.api.lookups import UUID_LOOKUP
 from articurated.api.permissions import ActionPermission
 from articurated.api.preconditions import ETAG, IF_MATCH, if_match_version, with_etag
 from articurated.api.serializers import ErrorSerializer
@@ -57,7 +58,7 @@ from catalogue.services import (
     sku_update,
 )
 
-LOOKUP = "[0-9a-fA-F-]{32,36}"
+LOOKUP = UUID_LOOKUP
 PRECONDITION_ERRORS = {
     412: OpenApiResponse(ErrorSerializer, description="PRECONDITION_FAILED"),
     428: OpenApiResponse(ErrorSerializer, description="PRECONDITION_REQUIRED"),

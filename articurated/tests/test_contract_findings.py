@@ -1,0 +1,71 @@
+"""What the schemathesis contract run (demo/tests/test_contract_schemathesis.py) found, one test
+per finding, each reproducing the request it reported: the schema and the server agree."""
+
+import re
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+
+from articurated.roles import MANAGER
+from articurated.tests.assertions import assert_error
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders/{id}/state", "/api/v1/returns/{id}/state"])
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_a_state_change_documents_its_body_as_required(schema, path, method):
+    # then: without a body the server answers 400 new_state required; the schema says so
+    assert schema["paths"][path][method]["requestBody"]["required"] is True
+
+
+MALFORMED_IDS = [
+    "DBD8f76a800Dc344C7-dACEfa-C6125Dd",  # 32-36 hex digits and dashes, but no UUID
+    "B6C550353D1B2B31f816de7D6a5-F5dAe6C",
+    "------------------------------------",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("malformed", MALFORMED_IDS)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/imports/{}"),
+        ("get", "/api/v1/imports/{}/errors"),
+        ("get", "/api/v1/imports/{}/events"),
+        ("post", "/api/v1/imports/{}/cancel"),
+        ("get", "/api/v1/orders/{}"),
+        ("post", "/api/v1/orders/{}/state"),
+        ("get", "/api/v1/returns/{}"),
+        ("get", "/api/v1/skus/{}"),
+        ("get", "/api/v1/webhooks/{}"),
+    ],
+)
+def test_a_malformed_id_is_not_found_never_a_server_error(api, malformed, method, path):
+    # when
+    response = getattr(api[MANAGER], method)(path.format(malformed))
+
+    # then
+    assert_error(response, 404, "NOT_FOUND")
+
+
+def test_path_ids_are_documented_as_uuids(schema):
+    # given
+    patterns = {
+        (path, parameter["name"]): parameter["schema"]["pattern"]
+        for path, item in schema["paths"].items()
+        for operation in item.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "path" and not path.startswith("/api/v1/events/")  # evt_…
+    }
+
+    # then
+    assert patterns
+    for pattern in patterns.values():
+        assert re.search(pattern, "5fb1ab1c-adbb-8082-ce4c-f9aadd9e8cfa")
+        for malformed in MALFORMED_IDS:
+            assert not re.search(pattern, malformed)
