@@ -69,3 +69,17 @@ def test_path_ids_are_documented_as_uuids(schema):
         assert re.search(pattern, "5fb1ab1c-adbb-8082-ce4c-f9aadd9e8cfa")
         for malformed in MALFORMED_IDS:
             assert not re.search(pattern, malformed)
+
+
+@pytest.mark.django_db
+def test_catalogue_changes_are_no_webhook_events(api, schema):
+    # given: a change that is audited but has no event type
+    created = api[MANAGER].post("/api/v1/categories", {"name": "Vases"}, format="json")
+    assert created.status_code == 201, created.content
+
+    # when
+    events = api[MANAGER].get("/api/v1/events").json()["results"]
+
+    # then: every event listed is of a documented type
+    documented = set(schema["components"]["schemas"]["WebhookEventTypeEnum"]["enum"])
+    assert {event["type"] for event in events} <= documented
