@@ -7,7 +7,12 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import filters, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -87,6 +92,9 @@ class StrictFilterSet(django_filters.FilterSet):
         return valid
 
 
+# The words, not a boolean: spectacular took the model field's type and documented
+# {"type": "boolean", "enum": ["false", "true"]}, which admits neither word.
+@extend_schema_field({"type": "string", "enum": [value for value, _ in TRUE_FALSE]})
 class TrueFalseFilter(django_filters.ChoiceFilter):
     """`true` or `false`, nothing else (a typo is a 400, not a silently ignored filter)."""
 

@@ -71,8 +71,10 @@ class AutoSchema(openapi.AutoSchema):
         # The strict input fields (articurated.api.fields) state exactly what they accept.
         if direction == "request" and hasattr(field, "openapi_schema"):
             schema.update(field.openapi_schema())
-        # spectacular leaves out the length limits of nested lists (`items`): state them.
-        if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
+        # spectacular leaves out the length limits of nested lists (`items`) and a list
+        # field's allow_empty=False (a webhook's `events`): state them.
+        lists = (serializers.ListSerializer, serializers.ListField)
+        if isinstance(field, lists) and schema.get("type") == "array":
             minimum = field.min_length or (0 if field.allow_empty else 1)
             if minimum:
                 schema["minItems"] = minimum

@@ -83,3 +83,29 @@ def test_catalogue_changes_are_no_webhook_events(api, schema):
     # then: every event listed is of a documented type
     documented = set(schema["components"]["schemas"]["WebhookEventTypeEnum"]["enum"])
     assert {event["type"] for event in events} <= documented
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/products", "/api/v1/skus"])
+def test_the_active_filter_is_documented_as_the_words_it_takes(schema, api, path):
+    # given
+    parameters = schema["paths"][path]["get"]["parameters"]
+    active = next(parameter for parameter in parameters if parameter["name"] == "active")
+
+    # then: a boolean typed schema let clients send 1, 0 or 2 (refused)
+    assert active["schema"]["type"] == "string"
+    for value in active["schema"]["enum"]:
+        assert api[MANAGER].get(path, {"active": value}).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["WebhookCreateInputRequest", "WebhookUpdateInputRequest"])
+def test_a_webhook_documents_that_it_needs_at_least_one_event(schema, name):
+    events = schema["components"]["schemas"][name]["properties"]["events"]
+    assert events["minItems"] == 1
+
+
+@pytest.mark.django_db
+def test_a_webhook_without_events_is_refused(api):
+    body = {"url": "https://hooks.example.com/oms", "events": []}
+    response = api[MANAGER].post("/api/v1/webhooks", body, format="json")
+    assert_error(response, 400, "VALIDATION_ERROR")
