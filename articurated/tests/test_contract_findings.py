@@ -109,3 +109,15 @@ def test_a_webhook_without_events_is_refused(api):
     body = {"url": "https://hooks.example.com/oms", "events": []}
     response = api[MANAGER].post("/api/v1/webhooks", body, format="json")
     assert_error(response, 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["errors", "events"])
+def test_a_method_not_allowed_on_a_non_json_action_lists_the_allowed_ones(api, action):
+    # when: these actions render CSV or events, so the error body is made at the boundary
+    path = f"/api/v1/imports/00000000-0000-0000-0000-000000000000/{action}"
+    response = api[MANAGER].generic("TRACE", path)
+
+    # then
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert "GET" in response["Allow"]
