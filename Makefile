@@ -53,7 +53,7 @@ bench: install
 # server. Not yet part of `make test`: on the shared 2-core machine one role's run took over
 # 30 minutes, so its wall time must be brought down before it joins the suite.
 contract: install
-	TEST_DB_SUFFIX="$${TEST_DB_SUFFIX:-}_contract" $(PY) -m pytest -rP demo/tests/contract_schemathesis.py
+	TEST_DB_SUFFIX="$${TEST_DB_SUFFIX:-}_contract" $(PY) -m pytest -rP demo/tests/test_contract_schemathesis.py
 
 # Reliability drills on the local PostgreSQL + RabbitMQ (QUALITY.md "Reliability bars").
 DRILL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/articurated

@@ -121,3 +121,15 @@ def test_a_method_not_allowed_on_a_non_json_action_lists_the_allowed_ones(api, a
     # then
     assert_error(response, 405, "METHOD_NOT_ALLOWED")
     assert "GET" in response["Allow"]
+
+
+def test_if_match_is_documented_as_a_version(schema):
+    # given
+    parameters = schema["paths"]["/api/v1/skus/{id}"]["patch"]["parameters"]
+    pattern = next(p for p in parameters if p["name"] == "If-Match")["schema"]["pattern"]
+
+    # then: what the server reads as a version matches; blank (428) and `*` (412) do not
+    for version in ['"4"', "4", 'W/"4"']:
+        assert re.search(pattern, version)
+    for other in ["", "*", '"4", "5"', "four"]:
+        assert not re.search(pattern, other)
