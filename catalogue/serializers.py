@@ -4,11 +4,13 @@ import pycountry
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from articurated.api.fields import StrictCodeField
 from articurated.api.serializers import StrictSerializer
 from articurated.api.strict_fields import MoneyField, StrictBooleanField, StrictIntegerField
 from catalogue.models import SKU_CODE_PATTERN, Category, Product, Sku
 
 _CURRENCIES = {currency.alpha_3 for currency in pycountry.currencies}
+CURRENCY_MESSAGE = "Not an ISO 4217 currency code."
 MAX_STOCK = 1_000_000_000
 
 
@@ -31,17 +33,6 @@ def _code_field(**kwargs) -> serializers.RegexField:
     )
 
 
-class CurrencyField(serializers.CharField):
-    def __init__(self, **kwargs) -> None:
-        super().__init__(min_length=3, max_length=3, **kwargs)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data).upper()
-        if value not in _CURRENCIES:
-            raise serializers.ValidationError("Not an ISO 4217 currency code.")
-        return value
-
-
 # --- input ---------------------------------------------------------------------------------
 
 
@@ -62,7 +53,9 @@ class CategoryUpdateInputSerializer(StrictSerializer):
 class ProductSkuInputSerializer(StrictSerializer):
     sku = _code_field()
     price = MoneyField()
-    currency = CurrencyField(required=False, default="USD")
+    currency = StrictCodeField(
+        codes=_CURRENCIES, message=CURRENCY_MESSAGE, required=False, default="USD"
+    )
     attributes = AttributesField(required=False, default=dict)
     track_inventory = StrictBooleanField(required=False, default=True)
     low_stock_threshold = StrictIntegerField(
@@ -94,7 +87,9 @@ class SkuCreateInputSerializer(StrictSerializer):
     product_id = serializers.UUIDField()
     sku = _code_field()
     price = MoneyField()
-    currency = CurrencyField(required=False, default="USD")
+    currency = StrictCodeField(
+        codes=_CURRENCIES, message=CURRENCY_MESSAGE, required=False, default="USD"
+    )
     attributes = AttributesField(required=False, default=dict)
     track_inventory = StrictBooleanField(required=False, default=True)
     low_stock_threshold = StrictIntegerField(
@@ -106,7 +101,7 @@ class SkuCreateInputSerializer(StrictSerializer):
 class SkuUpdateInputSerializer(StrictSerializer):
     sku = _code_field(required=False)
     price = MoneyField(required=False)
-    currency = CurrencyField(required=False)
+    currency = StrictCodeField(codes=_CURRENCIES, message=CURRENCY_MESSAGE, required=False)
     attributes = AttributesField(required=False)
     track_inventory = StrictBooleanField(required=False)
     low_stock_threshold = StrictIntegerField(required=False, min_value=0, max_value=MAX_STOCK)

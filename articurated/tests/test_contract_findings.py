@@ -133,3 +133,33 @@ def test_if_match_is_documented_as_a_version(schema):
         assert re.search(pattern, version)
     for other in ["", "*", '"4", "5"', "four"]:
         assert not re.search(pattern, other)
+
+
+@pytest.mark.parametrize(
+    ("component", "field", "valid", "invalid"),
+    [
+        ("AddressInputRequest", "country", ["GB", "gb", "De"], ["00", "ZZ", " GB", "G"]),
+        ("OrderCreateInputRequest", "currency", ["USD", "eur"], ["000", "ZZZ", " USD"]),
+        ("SkuUpdateInputRequest", "currency", ["USD", "gbp"], ["000", "XYZ1"]),
+    ],
+)
+def test_iso_codes_are_documented_as_the_codes_the_server_takes(
+    schema, component, field, valid, invalid
+):
+    # given: "00" and "000" matched the schema and were refused as no ISO code
+    pattern = schema["components"]["schemas"][component]["properties"][field]["pattern"]
+
+    # then
+    assert all(re.search(pattern, value) for value in valid)
+    assert not any(re.search(pattern, value) for value in invalid)
+
+
+@pytest.mark.django_db
+def test_a_country_with_spaces_is_refused_as_the_schema_says(api):
+    from conftest import ORDER_PAYLOAD
+
+    body = {**ORDER_PAYLOAD, "shipping_address": {**ORDER_PAYLOAD["shipping_address"]}}
+    body["shipping_address"]["country"] = " GB"
+    response = api[MANAGER].post("/api/v1/orders", body, format="json")
+    error = assert_error(response, 400, "VALIDATION_ERROR")
+    assert "shipping_address.country" in error["details"]
