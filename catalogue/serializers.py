@@ -24,8 +24,17 @@ class AttributesField(serializers.DictField):
         return value
 
 
+class _CodeField(serializers.RegexField):
+    """A SKU code as a JSON string: `"sku": 123` is refused, not read as "123"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _code_field(**kwargs) -> serializers.RegexField:
-    return serializers.RegexField(
+    return _CodeField(
         SKU_CODE_PATTERN,
         max_length=64,
         error_messages={"invalid": "1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'."},

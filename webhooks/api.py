@@ -56,6 +56,15 @@ class EventFilter(django_filters.FilterSet):
 
 
 def _filtered(filterset_class, request, queryset):
+    # An empty filter value (`?created_after=`) is a 400 (API.md), not ignored.
+    params = request.query_params
+    empty = {
+        name: ["May not be empty."]
+        for name in filterset_class.base_filters
+        if name in params and not all(value.strip() for value in params.getlist(name))
+    }
+    if empty:
+        raise serializers.ValidationError(empty)
     filterset = filterset_class(request.query_params, queryset=queryset)
     if not filterset.is_valid():
         raise serializers.ValidationError(filterset.errors)

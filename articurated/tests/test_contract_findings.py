@@ -163,3 +163,19 @@ def test_a_country_with_spaces_is_refused_as_the_schema_says(api):
     response = api[MANAGER].post("/api/v1/orders", body, format="json")
     error = assert_error(response, 400, "VALIDATION_ERROR")
     assert "shipping_address.country" in error["details"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("code", [0, 123])
+def test_a_sku_code_that_is_a_json_number_is_refused(api, code):
+    # given
+    category = api[MANAGER].post("/api/v1/categories", {"name": "Jugs"}, format="json").json()
+    body = {"name": "Jug", "category_id": category["id"], "skus": [{"sku": code, "price": "1.00"}]}
+
+    # when
+    response = api[MANAGER].post("/api/v1/products", body, format="json")
+
+    # then: refused, not stored as "0"
+    error = assert_error(response, 400, "VALIDATION_ERROR")
+    assert "skus.0.sku" in error["details"]
+    assert api[MANAGER].get("/api/v1/skus", {"sku": str(code)}).json()["count"] == 0
