@@ -4,12 +4,16 @@ and anonymously, on a live server over the demo data, with a fixed seed and at l
 examples per operation. Zero failures is the bar: no 5xx, every response as documented, every
 schema-valid request accepted and every schema-invalid one refused.
 
-Part of `make test` (both passes of `.ci/run`). Where the time goes: schemathesis generating
-cases (one CPU-bound process per role) and the server answering them. Django's `live_server`
-is one thread in this process, shared with nothing else to do, so the server here is gunicorn
-(threaded workers) in a subprocess on the test database (SQLite file or PostgreSQL), with the
-jobs broker in memory as in every test (no job runs; queued work stays queued). The five runs
-go in parallel against it. `make contract` runs only this test.
+Part of `make test`. Where the time goes (measured, 5 runs of ~9,300 cases each, 54
+operations): about 1,100 CPU-seconds, two thirds of them in schemathesis itself (hypothesis
+generating cases and validating responses, one CPU-bound process per role) and one third in the
+server. Django's `live_server` is one thread inside this process, so the server here is
+gunicorn (threaded workers) in a subprocess on the test database (SQLite file or PostgreSQL),
+with jobs on the in-memory broker as in every test (queued work stays queued) and no log line
+per refused request; the five runs go in parallel against it. Even so the run needs over 9
+minutes of a quiet 2-core machine, more than the 5 it was allotted, so `.ci/run` runs it in
+its SQLite pass only (CONTRACT_RUN=0 in the PostgreSQL pass: the HTTP contract is the same on
+either database, and the rest of that pass covers PostgreSQL). `make contract` runs it alone.
 """
 
 import http.client
@@ -202,6 +206,9 @@ def _tokens() -> dict[str, str]:
     }
 
 
+@pytest.mark.skipif(
+    os.environ.get("CONTRACT_RUN") == "0", reason="CONTRACT_RUN=0: run in the other CI pass"
+)
 def test_schemathesis_finds_nothing(server, tmp_path):
     # given the demo data, a token per role, and throttles raised for the run (in the server)
     tokens = _tokens()
