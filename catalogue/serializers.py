@@ -4,7 +4,7 @@ import pycountry
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from articurated.api.fields import StrictCodeField
+from articurated.api.fields import StrictCharField, StrictCodeField, StrictUUIDField
 from articurated.api.serializers import StrictSerializer
 from articurated.api.strict_fields import MoneyField, StrictBooleanField, StrictIntegerField
 from catalogue.models import SKU_CODE_PATTERN, Category, Product, Sku
@@ -46,17 +46,17 @@ def _code_field(**kwargs) -> serializers.RegexField:
 
 
 class CategoryCreateInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200)
-    parent_id = serializers.UUIDField(required=False, allow_null=True, default=None)
-    description = serializers.CharField(
-        max_length=5000, required=False, allow_blank=True, default=""
+    name = StrictCharField(max_length=200)
+    parent_id = StrictUUIDField(required=False, allow_null=True, default=None)
+    description = StrictCharField(
+        multiline=True, max_length=5000, required=False, allow_blank=True, default=""
     )
 
 
 class CategoryUpdateInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200, required=False)
-    parent_id = serializers.UUIDField(required=False, allow_null=True)
-    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    name = StrictCharField(max_length=200, required=False)
+    parent_id = StrictUUIDField(required=False, allow_null=True)
+    description = StrictCharField(multiline=True, max_length=5000, required=False, allow_blank=True)
 
 
 class ProductSkuInputSerializer(StrictSerializer):
@@ -74,26 +74,28 @@ class ProductSkuInputSerializer(StrictSerializer):
 
 
 class ProductCreateInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(
-        max_length=20000, required=False, allow_blank=True, default=""
+    name = StrictCharField(max_length=200)
+    description = StrictCharField(
+        multiline=True, max_length=20000, required=False, allow_blank=True, default=""
     )
-    category_id = serializers.UUIDField()
+    category_id = StrictUUIDField()
     attributes = AttributesField(required=False, default=dict)
     active = StrictBooleanField(required=False, default=True)
     skus = ProductSkuInputSerializer(many=True, allow_empty=False, min_length=1, max_length=100)
 
 
 class ProductUpdateInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(max_length=20000, required=False, allow_blank=True)
-    category_id = serializers.UUIDField(required=False)
+    name = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(
+        multiline=True, max_length=20000, required=False, allow_blank=True
+    )
+    category_id = StrictUUIDField(required=False)
     attributes = AttributesField(required=False)
     active = StrictBooleanField(required=False)
 
 
 class SkuCreateInputSerializer(StrictSerializer):
-    product_id = serializers.UUIDField()
+    product_id = StrictUUIDField()
     sku = _code_field()
     price = MoneyField()
     currency = StrictCodeField(
@@ -118,17 +120,17 @@ class SkuUpdateInputSerializer(StrictSerializer):
 
 
 class ProductFilterInputSerializer(StrictSerializer):
-    search = serializers.CharField(max_length=200, required=False)
-    sku = serializers.CharField(max_length=64, required=False)
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(max_length=200, required=False)
+    search = StrictCharField(max_length=200, required=False)
+    sku = StrictCharField(max_length=64, required=False)
+    name = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(multiline=True, max_length=200, required=False)
     active = StrictBooleanField(required=False)
-    category = serializers.UUIDField(required=False)
+    category = StrictUUIDField(required=False)
 
 
 class ProductBulkDeleteInputSerializer(StrictSerializer):
     ids = serializers.ListField(
-        child=serializers.UUIDField(), required=False, min_length=1, max_length=10_000
+        child=StrictUUIDField(), required=False, min_length=1, max_length=10_000
     )
     filter = ProductFilterInputSerializer(required=False)
     all = StrictBooleanField(required=False)

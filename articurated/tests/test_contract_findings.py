@@ -179,3 +179,36 @@ def test_a_sku_code_that_is_a_json_number_is_refused(api, code):
     error = assert_error(response, 400, "VALIDATION_ERROR")
     assert "skus.0.sku" in error["details"]
     assert api[MANAGER].get("/api/v1/skus", {"sku": str(code)}).json()["count"] == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("field", "value"), [("description", 0), ("name", 5), ("parent_id", 1)])
+def test_a_category_field_of_the_wrong_type_is_refused(api, field, value):
+    # given
+    body = {"name": "Vases", field: value}
+
+    # when
+    response = api[MANAGER].post("/api/v1/categories", body, format="json")
+
+    # then: refused, not stored as "0"
+    error = assert_error(response, 400, "VALIDATION_ERROR")
+    assert field in error["details"]
+
+
+@pytest.mark.django_db
+def test_a_product_description_that_is_a_number_is_refused(api):
+    # given
+    category = api[MANAGER].post("/api/v1/categories", {"name": "Jugs"}, format="json").json()
+    body = {
+        "name": "Jug",
+        "description": 0,
+        "category_id": category["id"],
+        "skus": [{"sku": "JUG-1", "price": "1.00"}],
+    }
+
+    # when
+    response = api[MANAGER].post("/api/v1/products", body, format="json")
+
+    # then
+    error = assert_error(response, 400, "VALIDATION_ERROR")
+    assert "description" in error["details"]
