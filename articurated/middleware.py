@@ -51,6 +51,9 @@ _FALLBACK_CODES = {
 }
 
 
+_KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
+
+
 class ApiBoundaryMiddleware:
     """What must hold for every request under /api/ before and after any view runs:
 
@@ -91,7 +94,12 @@ class ApiBoundaryMiddleware:
             if status >= 500:
                 return _error(status, "INTERNAL_ERROR", "An internal error occurred.")
             code = _FALLBACK_CODES.get(status, "ERROR")
-            return _error(status, code, response.reason_phrase or "The request was refused.")
+            error = _error(status, code, response.reason_phrase or "The request was refused.")
+            # The headers that belong to the refusal (RFC 9110: a 405 lists what is allowed).
+            for header in _KEPT_HEADERS:
+                if header in response:
+                    error[header] = response[header]
+            return error
         return response
 
 

@@ -7,12 +7,18 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import filters, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from articurated.api.lookups import UUID_LOOKUP
 from articurated.api.permissions import ActionPermission
 from articurated.api.preconditions import ETAG, IF_MATCH, if_match_version, with_etag
 from articurated.api.serializers import ErrorSerializer
@@ -57,7 +63,7 @@ from catalogue.services import (
     sku_update,
 )
 
-LOOKUP = "[0-9a-fA-F-]{32,36}"
+LOOKUP = UUID_LOOKUP
 PRECONDITION_ERRORS = {
     412: OpenApiResponse(ErrorSerializer, description="PRECONDITION_FAILED"),
     428: OpenApiResponse(ErrorSerializer, description="PRECONDITION_REQUIRED"),
@@ -86,6 +92,9 @@ class StrictFilterSet(django_filters.FilterSet):
         return valid
 
 
+# The words, not a boolean: spectacular took the model field's type and documented
+# {"type": "boolean", "enum": ["false", "true"]}, which admits neither word.
+@extend_schema_field({"type": "string", "enum": [value for value, _ in TRUE_FALSE]})
 class TrueFalseFilter(django_filters.ChoiceFilter):
     """`true` or `false`, nothing else (a typo is a 400, not a silently ignored filter)."""
 

@@ -4,11 +4,13 @@ import pycountry
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from articurated.api.fields import StrictCharField, StrictCodeField, StrictUUIDField
 from articurated.api.serializers import StrictSerializer
 from articurated.api.strict_fields import MoneyField, StrictBooleanField, StrictIntegerField
 from catalogue.models import SKU_CODE_PATTERN, Category, Product, Sku
 
 _CURRENCIES = {currency.alpha_3 for currency in pycountry.currencies}
+CURRENCY_MESSAGE = "Not an ISO 4217 currency code."
 MAX_STOCK = 1_000_000_000
 
 
@@ -22,8 +24,17 @@ class AttributesField(serializers.DictField):
         return value
 
 
+class _CodeField(serializers.RegexField):
+    """A SKU code as a JSON string: `"sku": 123` is refused, not read as "123"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _code_field(**kwargs) -> serializers.RegexField:
-    return serializers.RegexField(
+    return _CodeField(
         SKU_CODE_PATTERN,
         max_length=64,
         error_messages={"invalid": "1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'."},
@@ -31,38 +42,29 @@ def _code_field(**kwargs) -> serializers.RegexField:
     )
 
 
-class CurrencyField(serializers.CharField):
-    def __init__(self, **kwargs) -> None:
-        super().__init__(min_length=3, max_length=3, **kwargs)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data).upper()
-        if value not in _CURRENCIES:
-            raise serializers.ValidationError("Not an ISO 4217 currency code.")
-        return value
-
-
 # --- input ---------------------------------------------------------------------------------
 
 
 class CategoryCreateInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200)
-    parent_id = serializers.UUIDField(required=False, allow_null=True, default=None)
-    description = serializers.CharField(
-        max_length=5000, required=False, allow_blank=True, default=""
+    name = StrictCharField(max_length=200)
+    parent_id = StrictUUIDField(required=False, allow_null=True, default=None)
+    description = StrictCharField(
+        multiline=True, max_length=5000, required=False, allow_blank=True, default=""
     )
 
 
 class CategoryUpdateInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200, required=False)
-    parent_id = serializers.UUIDField(required=False, allow_null=True)
-    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    name = StrictCharField(max_length=200, required=False)
+    parent_id = StrictUUIDField(required=False, allow_null=True)
+    description = StrictCharField(multiline=True, max_length=5000, required=False, allow_blank=True)
 
 
 class ProductSkuInputSerializer(StrictSerializer):
     sku = _code_field()
     price = MoneyField()
-    currency = CurrencyField(required=False, default="USD")
+    currency = StrictCodeField(
+        codes=_CURRENCIES, message=CURRENCY_MESSAGE, required=False, default="USD"
+    )
     attributes = AttributesField(required=False, default=dict)
     track_inventory = StrictBooleanField(required=False, default=True)
     low_stock_threshold = StrictIntegerField(
@@ -72,29 +74,33 @@ class ProductSkuInputSerializer(StrictSerializer):
 
 
 class ProductCreateInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(
-        max_length=20000, required=False, allow_blank=True, default=""
+    name = StrictCharField(max_length=200)
+    description = StrictCharField(
+        multiline=True, max_length=20000, required=False, allow_blank=True, default=""
     )
-    category_id = serializers.UUIDField()
+    category_id = StrictUUIDField()
     attributes = AttributesField(required=False, default=dict)
     active = StrictBooleanField(required=False, default=True)
     skus = ProductSkuInputSerializer(many=True, allow_empty=False, min_length=1, max_length=100)
 
 
 class ProductUpdateInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(max_length=20000, required=False, allow_blank=True)
-    category_id = serializers.UUIDField(required=False)
+    name = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(
+        multiline=True, max_length=20000, required=False, allow_blank=True
+    )
+    category_id = StrictUUIDField(required=False)
     attributes = AttributesField(required=False)
     active = StrictBooleanField(required=False)
 
 
 class SkuCreateInputSerializer(StrictSerializer):
-    product_id = serializers.UUIDField()
+    product_id = StrictUUIDField()
     sku = _code_field()
     price = MoneyField()
-    currency = CurrencyField(required=False, default="USD")
+    currency = StrictCodeField(
+        codes=_CURRENCIES, message=CURRENCY_MESSAGE, required=False, default="USD"
+    )
     attributes = AttributesField(required=False, default=dict)
     track_inventory = StrictBooleanField(required=False, default=True)
     low_stock_threshold = StrictIntegerField(
@@ -106,7 +112,7 @@ class SkuCreateInputSerializer(StrictSerializer):
 class SkuUpdateInputSerializer(StrictSerializer):
     sku = _code_field(required=False)
     price = MoneyField(required=False)
-    currency = CurrencyField(required=False)
+    currency = StrictCodeField(codes=_CURRENCIES, message=CURRENCY_MESSAGE, required=False)
     attributes = AttributesField(required=False)
     track_inventory = StrictBooleanField(required=False)
     low_stock_threshold = StrictIntegerField(required=False, min_value=0, max_value=MAX_STOCK)
@@ -114,17 +120,17 @@ class SkuUpdateInputSerializer(StrictSerializer):
 
 
 class ProductFilterInputSerializer(StrictSerializer):
-    search = serializers.CharField(max_length=200, required=False)
-    sku = serializers.CharField(max_length=64, required=False)
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(max_length=200, required=False)
+    search = StrictCharField(max_length=200, required=False)
+    sku = StrictCharField(max_length=64, required=False)
+    name = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(multiline=True, max_length=200, required=False)
     active = StrictBooleanField(required=False)
-    category = serializers.UUIDField(required=False)
+    category = StrictUUIDField(required=False)
 
 
 class ProductBulkDeleteInputSerializer(StrictSerializer):
     ids = serializers.ListField(
-        child=serializers.UUIDField(), required=False, min_length=1, max_length=10_000
+        child=StrictUUIDField(), required=False, min_length=1, max_length=10_000
     )
     filter = ProductFilterInputSerializer(required=False)
     all = StrictBooleanField(required=False)

@@ -23,6 +23,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from articurated.api.lookups import UUID_LOOKUP
 from articurated.api.parsers import RequestTooLarge
 from articurated.api.permissions import ActionPermission
 from articurated.api.serializers import ErrorSerializer
@@ -33,7 +34,7 @@ from imports.models import Import, ImportRowError
 from imports.serializers import ImportSerializer, ImportUploadSerializer
 from imports.services import import_cancel, import_create
 
-LOOKUP = "[0-9a-fA-F-]{32,36}"
+LOOKUP = UUID_LOOKUP
 
 
 def _context(request) -> ActionContext:

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from articurated.api.lookups import UUID_LOOKUP
 from articurated.api.permissions import ActionPermission
 from articurated.api.preconditions import ETAG, with_etag
 from articurated.context import ActionContext, Source
@@ -53,7 +54,7 @@ class SkuStockViewSet(viewsets.GenericViewSet):
     serializer_class = SkuSerializer
     permission_classes = [IsAuthenticated, ActionPermission]
     required_permissions = {"stock": "inventory.adjust_stock"}
-    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+    lookup_value_regex = UUID_LOOKUP
     filter_backends: list = []
 
     @extend_schema(

@@ -10,6 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from articurated.api.filters import ChoiceListFilter
+from articurated.api.lookups import UUID_LOOKUP
 from articurated.api.permissions import ActionPermission
 from articurated.api.schema import IDEMPOTENCY_KEY_PARAMETER
 from articurated.api.serializers import ErrorSerializer
@@ -60,7 +61,7 @@ class OrderViewSet(viewsets.GenericViewSet):
     search_fields = ["=number", "customer_email", "=tracking_number"]
     ordering_fields = ["created_at", "total_amount"]
     ordering = ["-created_at"]
-    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+    lookup_value_regex = UUID_LOOKUP
 
     def get_queryset(self):
         return order_list()

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from articurated.api.fields import (
     StrictCharField,
     StrictChoiceField,
+    StrictCodeField,
     StrictEmailField,
     StrictIntegerField,
     StrictMoneyField,
@@ -28,13 +29,8 @@ class AddressInputSerializer(StrictSerializer):
     city = StrictCharField(max_length=200)
     region = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
     postal_code = StrictCharField(max_length=20, required=False, allow_blank=True, default="")
-    country = StrictCharField(min_length=2, max_length=2)
+    country = StrictCodeField(codes=_COUNTRIES, message="Not an ISO 3166-1 alpha-2 country code.")
     phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
-
-    def validate_country(self, value: str) -> str:
-        if value.upper() not in _COUNTRIES:
-            raise serializers.ValidationError("Not an ISO 3166-1 alpha-2 country code.")
-        return value.upper()
 
 
 class CustomerSerializer(StrictSerializer):
@@ -52,7 +48,9 @@ class LineItemInputSerializer(StrictSerializer):
 
 class OrderCreateInputSerializer(StrictSerializer):
     customer = CustomerSerializer()
-    currency = StrictCharField(min_length=3, max_length=3, default="USD")
+    currency = StrictCodeField(
+        codes=_CURRENCIES, message="Not an ISO 4217 currency code.", default="USD"
+    )
     shipping_address = AddressInputSerializer()
     billing_address = AddressInputSerializer(required=False, allow_null=True, default=None)
     items = LineItemInputSerializer(many=True, allow_empty=False, min_length=1, max_length=200)
@@ -61,11 +59,6 @@ class OrderCreateInputSerializer(StrictSerializer):
     notes = StrictCharField(
         multiline=True, max_length=2000, required=False, allow_blank=True, default=""
     )
-
-    def validate_currency(self, value: str) -> str:
-        if value.upper() not in _CURRENCIES:
-            raise serializers.ValidationError("Not an ISO 4217 currency code.")
-        return value.upper()
 
 
 class OrderStateInputSerializer(StrictSerializer):

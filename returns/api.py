@@ -10,6 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from articurated.api.filters import ChoiceListFilter, StrictFilterBackend, StrictOrderingFilter
+from articurated.api.lookups import UUID_LOOKUP
 from articurated.api.permissions import ActionPermission
 from articurated.api.schema import IDEMPOTENCY_KEY_PARAMETER
 from articurated.api.serializers import ErrorSerializer
@@ -71,7 +72,7 @@ class ReturnViewSet(viewsets.GenericViewSet):
     filterset_class = ReturnFilter
     ordering_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
-    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+    lookup_value_regex = UUID_LOOKUP
 
     def get_queryset(self):
         return return_list()

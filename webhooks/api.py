@@ -10,6 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from articurated.api.filters import ChoiceListFilter
+from articurated.api.lookups import UUID_LOOKUP
 from articurated.api.permissions import ActionPermission
 from webhooks import services
 from webhooks.events import EVENT_TYPES
@@ -34,7 +35,7 @@ from webhooks.serializers import (
 )
 
 MANAGE = "webhooks.manage_own_endpoint"  # managers have it too, and see every endpoint
-UUID_PATTERN = "[0-9a-fA-F-]{32,36}"
+UUID_PATTERN = UUID_LOOKUP
 
 
 class DeliveryFilter(django_filters.FilterSet):
@@ -55,6 +56,15 @@ class EventFilter(django_filters.FilterSet):
 
 
 def _filtered(filterset_class, request, queryset):
+    # An empty filter value (`?created_after=`) is a 400 (API.md), not ignored.
+    params = request.query_params
+    empty = {
+        name: ["May not be empty."]
+        for name in filterset_class.base_filters
+        if name in params and not all(value.strip() for value in params.getlist(name))
+    }
+    if empty:
+        raise serializers.ValidationError(empty)
     filterset = filterset_class(request.query_params, queryset=queryset)
     if not filterset.is_valid():
         raise serializers.ValidationError(filterset.errors)

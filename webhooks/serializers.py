@@ -1,15 +1,18 @@
 """Input serializers (plain, strict) and the output bodies of webhooks and events (API.md)."""
 
+from datetime import UTC, datetime
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from articurated.api.fields import StrictBooleanField, StrictCharField, StrictChoiceField
 from articurated.api.serializers import StrictSerializer
 from webhooks.events import ALL_EVENTS, EVENT_TYPES, SUBSCRIPTION_CHOICES
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, Endpoint, Event
 
 
 class _EventsField(serializers.ListField):
-    child = serializers.ChoiceField(choices=SUBSCRIPTION_CHOICES)
+    child = StrictChoiceField(choices=SUBSCRIPTION_CHOICES)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(allow_empty=False, max_length=len(SUBSCRIPTION_CHOICES), **kwargs)
@@ -24,21 +27,34 @@ class _EventsField(serializers.ListField):
 class WebhookCreateInputSerializer(StrictSerializer):
     url = serializers.URLField(max_length=2000)
     events = _EventsField(help_text='Event types, or ["*"] for all.')
-    description = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, default=""
-    )
-    active = serializers.BooleanField(required=False, default=True)
+    description = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+    active = StrictBooleanField(required=False, default=True)
 
 
 class WebhookUpdateInputSerializer(StrictSerializer):
     url = serializers.URLField(max_length=2000, required=False)
     events = _EventsField(required=False)
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    active = serializers.BooleanField(required=False)
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
+    active = StrictBooleanField(required=False)
+
+
+class _SinceField(serializers.DateTimeField):
+    """A valid timestamp whose UTC time falls outside the years 1-9999 (`0001-01-01T00:13+00:27`)
+    is the earliest (or latest) moment there is, not a 400: every failed delivery is "since" it
+    (or none)."""
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except serializers.ValidationError:
+            if value.tzinfo is None:
+                raise
+            edge = datetime.min if value.year == datetime.min.year else datetime.max
+            return edge.replace(tzinfo=UTC)
 
 
 class ResendFailedInputSerializer(StrictSerializer):
-    since = serializers.DateTimeField(help_text="Failed deliveries created at or after this.")
+    since = _SinceField(help_text="Failed deliveries created at or after this.")
 
 
 class LastDeliverySerializer(serializers.Serializer):

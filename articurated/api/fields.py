@@ -193,3 +193,37 @@ class StrictChoiceField(serializers.ChoiceField):
         if not isinstance(data, str):
             self.fail("invalid_choice", input=data)
         return super().to_internal_value(data)
+
+
+def codes_pattern(codes) -> str:
+    """A pattern that matches exactly these codes, in any letter case (`^(?:[Gg][Bb]|…)$`)."""
+    alternatives = (
+        "".join(
+            f"[{char.upper()}{char.lower()}]" if char.isalpha() else re.escape(char)
+            for char in code
+        )
+        for code in sorted(codes)
+    )
+    return f"^(?:{'|'.join(alternatives)})$"
+
+
+class StrictCodeField(StrictCharField):
+    """One of a fixed set of codes (ISO 3166 countries, ISO 4217 currencies), in any letter case,
+    taken upper case. Not trimmed: " GB" is refused, as the schema's pattern says. The set is
+    the schema's pattern, so a code the server refuses is outside the schema too."""
+
+    def __init__(self, *, codes, message: str, **kwargs) -> None:
+        self.codes = frozenset(code.upper() for code in codes)
+        self.code_message = message
+        lengths = {len(code) for code in self.codes}
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(min_length=min(lengths), max_length=max(lengths), **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data).upper()
+        if value not in self.codes:
+            raise serializers.ValidationError(self.code_message)
+        return value
+
+    def openapi_schema(self) -> dict:
+        return {"pattern": codes_pattern(self.codes)}

@@ -11,6 +11,8 @@ IF_MATCH = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=True,
+    # What if_match_version reads as a version; anything else (`*`, a list, blank) names none.
+    pattern=r'^(?:W/)?"?[0-9]{1,9}"?$',
     description='The `version` (ETag) you read, quoted or bare: `"4"` or `4`. Missing: 428; '
     "older than the current version: 412, and nothing is written.",
 )

@@ -71,8 +71,10 @@ class AutoSchema(openapi.AutoSchema):
         # The strict input fields (articurated.api.fields) state exactly what they accept.
         if direction == "request" and hasattr(field, "openapi_schema"):
             schema.update(field.openapi_schema())
-        # spectacular leaves out the length limits of nested lists (`items`): state them.
-        if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
+        # spectacular leaves out the length limits of nested lists (`items`) and a list
+        # field's allow_empty=False (a webhook's `events`): state them.
+        lists = (serializers.ListSerializer, serializers.ListField)
+        if isinstance(field, lists) and schema.get("type") == "array":
             minimum = field.min_length or (0 if field.allow_empty else 1)
             if minimum:
                 schema["minItems"] = minimum
@@ -110,6 +112,16 @@ def _tighten_strings(schema: dict) -> None:
         _tighten_strings(schema["items"])
 
 
+def _needs_a_body(schema: dict, components: dict) -> bool:
+    """Whether every body this schema admits has a required field (so no body is a 400)."""
+    if "$ref" in schema:
+        schema = components.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    variants = schema.get("oneOf") or schema.get("anyOf")
+    if variants:
+        return all(_needs_a_body(variant, components) for variant in variants)
+    return bool(schema.get("required"))
+
+
 def postprocess_strict_inputs(result, generator, request, public):
     """Request bodies refuse unknown fields (StrictSerializer) and strings refuse NUL: make the
     document say exactly that, so it describes the API we run."""
@@ -121,8 +133,16 @@ def postprocess_strict_inputs(result, generator, request, public):
     result["paths"] = {
         (path.rstrip("/") or "/"): item for path, item in result.get("paths", {}).items()
     }
+    components = result.get("components", {}).get("schemas", {})
     for path in result.get("paths", {}).values():
         for operation in path.values():
+            # A body with required fields (a state change's `new_state`) cannot be left out:
+            # spectacular marks it required only for a plain serializer, not for a oneOf.
+            body = operation.get("requestBody")
+            if body and not body.get("required"):
+                schemas = [media.get("schema", {}) for media in body.get("content", {}).values()]
+                if schemas and all(_needs_a_body(schema, components) for schema in schemas):
+                    body["required"] = True
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "query":
                     _tighten_strings(parameter.get("schema", {}))
