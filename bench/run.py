@@ -614,7 +614,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=float(os.environ.get("BENCH_WARMUP", 2)))
     parser.add_argument("--renders", type=int, default=int(os.environ.get("BENCH_RENDERS", 8)))
     parser.add_argument("--scale", action="store_true", default=os.environ.get("SCALE") == "1")
-    parser.add_argument("--scenario-timeout", type=int, default=360)
+    parser.add_argument("--scenario-timeout", type=int, default=480)
     parser.add_argument("--results", default=str(BENCH / "RESULTS.md"))
     parser.add_argument("--no-profile", dest="profile", action="store_false")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")

@@ -376,7 +376,7 @@ def main() -> int:
         token = Token.objects.create(user=manager).key
         wait_until(lambda: _up(port), seconds=30, what="gunicorn")
 
-        # Budgets keep the scenario within its 5 minutes (an import past its budget is
+        # Budgets keep the scenario within its 7 minutes (an import past its budget is
         # cancelled and reported as not completed, with the rate it reached).
         small = import_timed(port, token, files["small"], env, budget=40)
         copy_seconds = copy_timed(url, files["big"])
