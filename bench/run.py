@@ -477,14 +477,19 @@ def run_scenarios(server_url: str, work_dir: Path, args) -> list[Row]:
             continue
         out = work_dir / f"scenario-{script.stem}.json"
         log(f"scenario {script.name}")
+        # In a session of its own, so that a scenario stopped at its limit takes the servers
+        # and workers it started with it (they would otherwise outlive make bench).
+        process = subprocess.Popen(
+            [PY, str(script), "--database-url", server_url, "--out", str(out)],
+            cwd=ROOT, env=product_env(server_url), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )  # fmt: skip
         try:
-            result = subprocess.run(
-                [PY, str(script), "--database-url", server_url, "--out", str(out)],
-                cwd=ROOT, env=product_env(server_url), capture_output=True, text=True,
-                timeout=args.scenario_timeout,
-            )  # fmt: skip
-            failure = None if result.returncode == 0 else result.stderr[-500:]
+            _, stderr = process.communicate(timeout=args.scenario_timeout)
+            failure = None if process.returncode == 0 else stderr[-500:]
         except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
             failure = f"timed out after {args.scenario_timeout} s"
         rows += load_scenario_rows(script.stem, out, failure=failure)
     return rows

@@ -5,6 +5,7 @@ import json
 import shutil
 import sys
 import textwrap
+import time
 from io import StringIO
 from pathlib import Path
 from types import SimpleNamespace
@@ -158,3 +159,40 @@ def test_a_list_at_1m_answered_with_errors_does_not_pass():
     row = {r.operation: r for r in run.scale_rows(samples)}[big]
     assert row.passed is False
     assert "900 errors" in row.notes
+
+
+def test_a_scenario_stopped_at_its_limit_takes_what_it_started_with_it(tmp_path):
+    # given a scenario that starts a server-like child and never finishes
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    pid_file = tmp_path / "child.pid"
+    (scenarios / "hangs.py").write_text(
+        textwrap.dedent(f"""
+        import subprocess, time
+        child = subprocess.Popen(["sleep", "300"])
+        open({str(pid_file)!r}, "w").write(str(child.pid))
+        time.sleep(300)
+    """)
+    )
+    args = SimpleNamespace(scenarios_dir=str(scenarios), scenario_timeout=3)
+
+    # when make bench runs it
+    [row] = run.run_scenarios("postgres://127.0.0.1:1/x", tmp_path, args)
+
+    # then the scenario is a MISS saying so, and its child did not outlive it
+    assert row.passed is False and "timed out after 3 s" in row.notes
+    child = int(pid_file.read_text())
+    for _ in range(50):  # the orphan is reaped by init shortly after the kill
+        if not _running(child):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the scenario's child {child} is still running")
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status  # a zombie has stopped running
