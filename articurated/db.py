@@ -52,6 +52,26 @@ def statement_timeout_session(seconds: float) -> Iterator[None]:
                 cursor.execute("SELECT set_config('statement_timeout', %s, false)", [previous])
 
 
+def server_execute(url: str, sql: str) -> None:
+    """Runs one statement (CREATE or DROP DATABASE) on the PostgreSQL server of `url`, through
+    its `postgres` database, outside any transaction. For the bench scenarios and drills that
+    make and drop databases of their own; no Django needed."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as connection:
+        connection.execute(sql)
+
+
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 

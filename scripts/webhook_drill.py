@@ -35,6 +35,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from articurated.db import server_execute  # noqa: E402
+
 # The drill's own settings, for this process and the workers it starts (they inherit them).
 DRILL_ENV = {
     "DJANGO_SETTINGS_MODULE": "articurated.settings",
@@ -52,21 +54,6 @@ DRILL_ENV = {
 def _database_url_with_name(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _admin_execute(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as connection:
-        connection.execute(sql)
 
 
 class Workers:
@@ -302,7 +289,7 @@ def main() -> int:
     own_database = None
     if not args.use_database:
         own_database = f"drill_webhooks_{uuid.uuid4().hex[:8]}"
-        _admin_execute(database, f'CREATE DATABASE "{own_database}"')
+        server_execute(database, f'CREATE DATABASE "{own_database}"')
         os.environ["DATABASE_URL"] = _database_url_with_name(database, own_database)
     args.migrate = own_database is not None
     try:
@@ -315,7 +302,7 @@ def main() -> int:
 
             connections.close_all()
         if own_database:
-            _admin_execute(database, f'DROP DATABASE IF EXISTS "{own_database}" WITH (FORCE)')
+            server_execute(database, f'DROP DATABASE IF EXISTS "{own_database}" WITH (FORCE)')
         _queues_delete(prefix)
     summary["log"] = args.log
     print(json.dumps(summary))

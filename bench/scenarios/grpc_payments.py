@@ -34,6 +34,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
+from articurated.db import server_execute  # noqa: E402
+
 CONCURRENCY = 16
 ROUNDS = 3
 CALLS_PER_ROUND = 3000
@@ -153,21 +155,6 @@ def load(target: str, *, calls: int, seconds: float) -> dict:
 # --- setup and teardown ---------------------------------------------------------------------
 
 
-def _admin_execute(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as connection:
-        connection.execute(sql)
-
-
 def _start(command: list[str], env: dict, log: Path) -> tuple[subprocess.Popen, str]:
     out = log.with_suffix(".out")
     with out.open("wb") as stdout, log.open("ab") as stderr:
@@ -207,7 +194,7 @@ def measure(database_url: str, workdir: Path) -> list[dict]:
     db_name = f"bench_grpc_payments_{secrets.token_hex(4)}"
     parts = urlsplit(database_url)
     db_url = urlunsplit(parts._replace(path=f"/{db_name}"))
-    _admin_execute(database_url, f'CREATE DATABASE "{db_name}"')
+    server_execute(database_url, f'CREATE DATABASE "{db_name}"')
     processes: list[subprocess.Popen] = []
     try:
         env = {
@@ -252,7 +239,7 @@ def measure(database_url: str, workdir: Path) -> list[dict]:
     finally:
         for process in processes:
             _stop(process)
-        _admin_execute(database_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        server_execute(database_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
     def summary(runs: list[dict]) -> dict:
         latencies = [ms for run in runs for ms in run["latencies"]]

@@ -29,26 +29,13 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
+from articurated.db import server_execute  # noqa: E402
+
 TRANSITIONS = 1000
 ROUNDS = 4
 THREADS = 4
 WORKERS = 2
 WORKER_THREADS = 4
-
-
-def _admin_execute(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as connection:
-        connection.execute(sql)
 
 
 def _percentile(values: list[float], fraction: float) -> float | None:
@@ -368,7 +355,7 @@ def main() -> int:
             "LOG_LEVEL": "WARNING",
         }
     )
-    _admin_execute(args.database_url, f'CREATE DATABASE "{name}"')
+    server_execute(args.database_url, f'CREATE DATABASE "{name}"')
     try:
         rows = scenario()
     finally:
@@ -378,7 +365,7 @@ def main() -> int:
             from django.db import connections
 
             connections.close_all()
-        _admin_execute(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server_execute(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         import pika
 
         connection = pika.BlockingConnection(pika.URLParameters(os.environ["BROKER_URL"]))
