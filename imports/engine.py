@@ -395,6 +395,37 @@ def _category_path_ensure(parts: list[str], children: dict, created: list) -> Ca
     return parent
 
 
+# The tables an import writes, and the share of a table's rows that, once written, makes the
+# planner's statistics stale (autovacuum's own default analyze scale factor).
+ANALYZED_TABLES = ("catalogue_category", "catalogue_product", "catalogue_sku",
+                   "inventory_stocklevel")  # fmt: skip
+ANALYZE_SCALE_FACTOR = 0.1
+
+
+def statistics_refresh(*, rows_written: int) -> list[str]:
+    """PostgreSQL: ANALYZE the tables this import wrote when it wrote more than a tenth of what
+    the planner believes they hold (or they were never analyzed). Autovacuum would do it, but
+    later or never (it can be off): on tables it never analyzed the planner guessed a bulk
+    delete of the imported products into a plan that ran past five minutes, against 21 s with
+    statistics. Returns the tables analyzed."""
+    if connection.vendor != "postgresql" or rows_written <= 0:
+        return []
+    believed = dict(
+        _fetch(
+            "SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)",
+            [list(ANALYZED_TABLES)],
+        )
+    )
+    stale = [
+        table
+        for table in ANALYZED_TABLES
+        if believed.get(table, -1) < 0 or rows_written > ANALYZE_SCALE_FACTOR * believed[table]
+    ]
+    if stale:
+        _execute("ANALYZE " + ", ".join(stale))
+    return stale
+
+
 def invalid_rows_copy(*, import_id) -> None:
     """The rows refused while validating → the import's error list (value as written)."""
     sql = Sql(connection.vendor)

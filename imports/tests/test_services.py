@@ -149,6 +149,37 @@ def test_deleted_skus_are_restored(run_import, users):
     assert Product.objects.get(pk=sku.product_id).deleted_at is None
 
 
+@requires_postgres()
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.empty_catalogue
+def test_a_large_import_leaves_the_planner_statistics_of_what_it_wrote(run_import):
+    # given catalogue tables the planner has never analyzed (autovacuum may be off or late)
+    from django.db import connection
+
+    def analyzed() -> dict:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, analyze_count FROM pg_stat_user_tables WHERE relname IN "
+                "('catalogue_product', 'catalogue_sku', 'inventory_stocklevel')"
+            )
+            return dict(cursor.fetchall())
+
+    before = analyzed()
+
+    # when an import writes more than a tenth of them
+    rows = "".join(f"ST-{i},Stat {i},1.00,1,Prints\n" for i in range(30))
+    imp = run_import("sku,name,price,stock,category\n" + rows)
+
+    # then they were analyzed before it reported COMPLETED (a bulk delete of what it imported
+    # plans with real row counts: without them it ran past five minutes)
+    assert imp.status == ImportStatus.COMPLETED
+    after = analyzed()
+    assert all(after[table] > before.get(table, 0) for table in after), (before, after)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'catalogue_sku'")
+        assert cursor.fetchone()[0] == 30
+
+
 def test_rows_with_the_same_product_are_variants_of_one_product(run_import):
     imp = run_import(
         "sku,product,name,category\nTEE-S,tee,T-shirt,Textiles\nTEE-M,TEE,T-shirt,Textiles\n"
