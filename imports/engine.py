@@ -210,15 +210,24 @@ def stage_prepare(*, group_size: int) -> dict:
     the missing categories (committed: they are harmless if the import stops). Returns
     {"batches", "invalid_rows" (with their superseded duplicates), "invalid"}."""
     sql = Sql(connection.vendor)
-    # The live SKU with the code (any case), else the most recently deleted one.
+    # The live SKU with the code (any case), else the most recently deleted one. Live and
+    # deleted SKUs are read apart: each half has its own partial index (the unique index of
+    # live codes, the index of deleted rows), and no index holds every code.
     _execute(
         """CREATE TEMP TABLE imp_match AS
         SELECT lc, id, product_id, deleted_at FROM (
-            SELECT lower(code) AS lc, id, product_id, deleted_at,
-                   row_number() OVER (PARTITION BY lower(code) ORDER BY
+            SELECT lc, id, product_id, deleted_at,
+                   row_number() OVER (PARTITION BY lc ORDER BY
                        CASE WHEN deleted_at IS NULL THEN 0 ELSE 1 END, deleted_at DESC) AS rn
-            FROM catalogue_sku
-            WHERE lower(code) IN (SELECT lower(sku) FROM imp_raw WHERE sku IS NOT NULL)
+            FROM (
+                SELECT lower(code) AS lc, id, product_id, deleted_at FROM catalogue_sku
+                WHERE deleted_at IS NULL
+                  AND lower(code) IN (SELECT lower(sku) FROM imp_raw WHERE sku IS NOT NULL)
+                UNION ALL
+                SELECT lower(code) AS lc, id, product_id, deleted_at FROM catalogue_sku
+                WHERE deleted_at IS NOT NULL
+                  AND lower(code) IN (SELECT lower(sku) FROM imp_raw WHERE sku IS NOT NULL)
+            ) candidates
         ) ranked WHERE rn = 1"""
     )
     checks = _checks(sql)

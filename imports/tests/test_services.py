@@ -149,6 +149,53 @@ def test_deleted_skus_are_restored(run_import, users):
     assert Product.objects.get(pk=sku.product_id).deleted_at is None
 
 
+def _sku_deleted_and_code_reused(users, code: str) -> tuple[Sku, Sku]:
+    """A SKU deleted, then its code (in another case) given to a new SKU of the same product:
+    (the deleted one, the new one)."""
+    from catalogue.services import sku_create, sku_delete
+
+    manager = users["Manager"]
+    old = Sku.objects.get(code=code)
+    sku_delete(sku_id=old.pk, actor=manager, context=TEST_CONTEXT, expected_version=old.version)
+    new = sku_create(actor=manager, context=TEST_CONTEXT, product_id=old.product_id,
+                     sku=code.lower(), price="5.00", currency=old.currency)  # fmt: skip
+    return old, new
+
+
+def test_a_live_sku_wins_over_a_deleted_one_with_its_code(run_import, users):
+    # given VASE-01 deleted and its code taken by a new live SKU
+    old, new = _sku_deleted_and_code_reused(users, "VASE-01")
+
+    # when a file names the code
+    imp = run_import("sku,price\nVase-01,7.00\n")
+
+    # then the live SKU is updated and the deleted one stays deleted, as it was
+    assert counts(imp) == {"created": 0, "updated": 1, "unchanged": 0, "invalid": 0}
+    new.refresh_from_db()
+    old.refresh_from_db()
+    assert (new.deleted_at, str(new.price)) == (None, "7.00")
+    assert old.deleted_at is not None and str(old.price) != "7.00"
+
+
+def test_of_two_deleted_skus_with_one_code_the_latest_deleted_is_restored(run_import, users):
+    # given VASE-01 deleted, its code reused by a new SKU, and that one deleted too
+    from catalogue.services import sku_delete
+
+    old, new = _sku_deleted_and_code_reused(users, "VASE-01")
+    sku_delete(sku_id=new.pk, actor=users["Manager"], context=TEST_CONTEXT,
+               expected_version=new.version)  # fmt: skip
+
+    # when a file names the code
+    imp = run_import("sku,price\nVASE-01,8.00\n")
+
+    # then the one deleted last comes back; the older stays deleted
+    assert counts(imp)["updated"] == 1
+    new.refresh_from_db()
+    old.refresh_from_db()
+    assert (new.deleted_at, str(new.price)) == (None, "8.00")
+    assert old.deleted_at is not None
+
+
 @requires_postgres()
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.empty_catalogue
