@@ -66,7 +66,10 @@ class StockMovement(models.Model):
     imports are referenced by id only (they live in apps above this one)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    sku = models.ForeignKey("catalogue.Sku", on_delete=models.PROTECT, related_name="+")
+    # Found through movement_sku_time (its first column): no index of its own.
+    sku = models.ForeignKey(
+        "catalogue.Sku", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     reason = models.CharField(max_length=12, choices=MovementReason.choices)
     delta_on_hand = models.IntegerField(default=0)
     delta_allocated = models.IntegerField(default=0)
@@ -74,12 +77,18 @@ class StockMovement(models.Model):
     on_hand = models.IntegerField()
     allocated = models.IntegerField()
     damaged = models.IntegerField(default=0)
-    order_id = models.UUIDField(null=True, blank=True, db_index=True)
-    return_id = models.UUIDField(null=True, blank=True, db_index=True)
-    import_id = models.UUIDField(null=True, blank=True, db_index=True)
+    # Each indexed where set (Meta): most movements name one of them, not all three.
+    order_id = models.UUIDField(null=True, blank=True)
+    return_id = models.UUIDField(null=True, blank=True)
+    import_id = models.UUIDField(null=True, blank=True)
     note = models.TextField(blank=True, default="")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -90,6 +99,17 @@ class StockMovement(models.Model):
         indexes = [
             models.Index(fields=["sku", "-created_at"], name="movement_sku_time"),
             models.Index(fields=["-created_at"], name="movement_time"),
+            # Partial: an index entry only where the movement names one. Every movement was
+            # written into 8 indexes, 4 of them of NULLs and one a copy of movement_sku_time's
+            # first column: a 500k-row import spent as long on its movements as on its SKUs.
+            *(
+                models.Index(
+                    fields=[name],
+                    name=f"movement_{name.removesuffix('_id')}",
+                    condition=models.Q(**{f"{name}__isnull": False}),
+                )
+                for name in ("order_id", "return_id", "import_id", "actor")
+            ),
         ]
         default_permissions = ("view",)
         permissions = [("adjust_stock", "Can set or adjust stock on hand")]
