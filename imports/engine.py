@@ -479,21 +479,27 @@ def batch_apply(*, batch_no: int, import_id, actor_id) -> BatchCounts:
 
     # Stock below what orders hold: refused under the lock, recorded with the batch.
     if sql.pg:
-        _execute(
-            """SELECT count(*) FROM (
-                SELECT l.sku_id FROM inventory_stocklevel l
+        # One pass: every level of the batch locked in key order (MATERIALIZED: all of them,
+        # whatever the outer filter keeps), the refused rows read from what was locked.
+        refused = _fetch(
+            """WITH locked AS MATERIALIZED (
+                SELECT l.sku_id, l.allocated FROM inventory_stocklevel l
                 JOIN imp_apply a ON a.sku_id = l.sku_id
                 WHERE a.batch_no = %s AND a.stock IS NOT NULL AND NOT a.is_new
-                ORDER BY l.sku_id FOR UPDATE OF l) locked""",
+                ORDER BY l.sku_id FOR UPDATE OF l)
+            SELECT a.row_no, a.stock, k.allocated, a.dups FROM locked k
+            JOIN imp_apply a ON a.sku_id = k.sku_id
+            WHERE a.batch_no = %s AND a.stock < k.allocated""",
+            [batch_no, batch_no],
+        )
+    else:
+        refused = _fetch(
+            """SELECT a.row_no, a.stock, l.allocated, a.dups FROM inventory_stocklevel l
+            JOIN imp_apply a ON a.sku_id = l.sku_id
+            WHERE a.batch_no = %s AND a.stock IS NOT NULL AND NOT a.is_new
+              AND a.stock < l.allocated""",
             b,
         )
-    refused = _fetch(
-        """SELECT a.row_no, a.stock, l.allocated, a.dups FROM inventory_stocklevel l
-        JOIN imp_apply a ON a.sku_id = l.sku_id
-        WHERE a.batch_no = %s AND a.stock IS NOT NULL AND NOT a.is_new
-          AND a.stock < l.allocated""",
-        b,
-    )
     if refused:
         with connection.cursor() as cursor:
             cursor.executemany(
