@@ -589,25 +589,48 @@ def batch_apply(*, batch_no: int, import_id, actor_id) -> BatchCounts:
         movement.format(delta="a.stock", where="a.is_new AND a.stock > 0"),
         [imp, actor_id, now, batch_no],
     )
-    changed_stock = movement.format(
-        delta="a.stock - l.on_hand", where="NOT a.is_new AND l.on_hand <> a.stock"
-    )
-    _execute(changed_stock, [imp, actor_id, now, batch_no])
-    _execute(
-        """INSERT INTO imp_chg (id, kind)
-        SELECT a.sku_id, 'stock' FROM imp_apply a
-        JOIN inventory_stocklevel l ON l.sku_id = a.sku_id
+    changed_stock = """
+        FROM imp_apply a JOIN inventory_stocklevel l ON l.sku_id = a.sku_id
         WHERE a.batch_no = %s AND a.stock IS NOT NULL AND NOT a.is_new
-          AND l.on_hand <> a.stock""",
-        b,
-    )
-    _execute(
-        """UPDATE inventory_stocklevel SET on_hand = a.stock, updated_at = %s
-        FROM imp_apply a
-        WHERE a.sku_id = inventory_stocklevel.sku_id AND a.batch_no = %s
-          AND a.stock IS NOT NULL AND NOT a.is_new AND inventory_stocklevel.on_hand <> a.stock""",
-        [now, batch_no],
-    )
+          AND l.on_hand <> a.stock"""
+    if sql.pg:
+        # One pass over the changed levels (all locked above): their movements, the change
+        # list and the new on hand, from one snapshot of the levels as they were.
+        _execute(
+            f"""WITH chg AS MATERIALIZED (
+                SELECT a.sku_id, a.stock, l.on_hand, l.allocated, l.damaged {changed_stock}),
+            moved AS (
+                INSERT INTO inventory_stockmovement
+                    (id, sku_id, reason, delta_on_hand, delta_allocated, delta_damaged,
+                     on_hand, allocated, damaged, import_id, note, actor_id, created_at)
+                SELECT gen_random_uuid(), sku_id, '{MovementReason.IMPORTED}',
+                       stock - on_hand, 0, 0, stock, allocated, damaged, %s, 'import', %s, %s
+                FROM chg),
+            levels AS (
+                UPDATE inventory_stocklevel l SET on_hand = c.stock, updated_at = %s
+                FROM chg c WHERE l.sku_id = c.sku_id)
+            INSERT INTO imp_chg (id, kind) SELECT sku_id, 'stock' FROM chg""",  # noqa: S608
+            [batch_no, imp, actor_id, now, now],
+        )
+    else:
+        _execute(
+            movement.format(
+                delta="a.stock - l.on_hand", where="NOT a.is_new AND l.on_hand <> a.stock"
+            ),
+            [imp, actor_id, now, batch_no],
+        )
+        _execute(
+            f"INSERT INTO imp_chg (id, kind) SELECT a.sku_id, 'stock' {changed_stock}",
+            b,
+        )
+        _execute(
+            """UPDATE inventory_stocklevel SET on_hand = a.stock, updated_at = %s
+            FROM imp_apply a
+            WHERE a.sku_id = inventory_stocklevel.sku_id AND a.batch_no = %s
+              AND a.stock IS NOT NULL AND NOT a.is_new
+              AND inventory_stocklevel.on_hand <> a.stock""",
+            [now, batch_no],
+        )
 
     created, touched, rows, valid = _fetch(
         """SELECT
