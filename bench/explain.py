@@ -76,12 +76,17 @@ def explain(token: str) -> str:
 
 
 PROFILE_BODY_PAY = '{"new_state": "PAID", "payment_reference": "pay_profile"}'
+# The body bench/lua/order_create.lua sends (bench_seed's stock-tracked SKUs), so the profile
+# is of a 201 that allocates stock, not of a 400 for unknown SKUs.
 PROFILE_BODY_CREATE = (
-    '{"customer": {"email": "p@example.com", "name": "P"}, "shipping_address": {"name": "P", '
-    '"line1": "1 St", "city": "Bristol", "country": "GB"}, "items": ['
-    '{"sku": "A", "name": "A", "quantity": 1, "unit_price": "1.00"}, '
-    '{"sku": "B", "name": "B", "quantity": 2, "unit_price": "2.00"}, '
-    '{"sku": "C", "name": "C", "quantity": 3, "unit_price": "3.00"}]}'
+    '{"customer": {"email": "load@example.com", "name": "Load Test"}, "currency": "USD", '
+    '"shipping_address": {"name": "Load Test", "line1": "1 Bench St", "line2": "", '
+    '"city": "Bristol", "region": "", "postal_code": "BS1 4DJ", "country": "GB", "phone": ""}, '
+    '"items": ['
+    '{"sku": "VASE-01", "name": "Hand-thrown vase", "quantity": 2, "unit_price": "49.50"}, '
+    '{"sku": "BOWL-07", "name": "Raku tea bowl", "quantity": 1, "unit_price": "32.00"}, '
+    '{"sku": "CUP-12", "name": "Stoneware mug", "quantity": 4, "unit_price": "18.00"}], '
+    '"shipping_amount": "5.00", "tax_amount": "0.00", "notes": ""}'
 )
 
 

@@ -13,6 +13,9 @@
    the top of a pyinstrument profile.
 
 SCALE=1 adds the list at 10k, 100k and 1M orders, interleaved in the same rounds.
+`--only order_create` (a wrk script of OPERATIONS; repeatable) measures only those rows against
+their ceilings: no pgbench, invoice render, scenarios, EXPLAIN or profiles, and no RESULTS.md
+unless --results is given. For iterating on one operation.
 Loopback only; every load has a fixed duration and every wait a timeout.
 """
 
@@ -237,6 +240,10 @@ def run(args) -> int:
     work_dir = Path(tempfile.mkdtemp(prefix="bench-"))
     log(f"work files in {work_dir}")
     machine = machine_info(server_url)
+    operations = [op for op in OPERATIONS if not args.only or op[1] in args.only]
+    if args.only and len(operations) != len(set(args.only)):
+        known = ", ".join(op[1] for op in OPERATIONS)
+        raise SystemExit(f"--only takes wrk scripts of OPERATIONS: {known}")
     seeds = {}
     main_db = "bench_oms"
     log(f"seeding {args.orders} orders into {main_db}")
@@ -250,10 +257,13 @@ def run(args) -> int:
             seeds[label] = database_create(server_url, name, count)
             log(f"seeded: {seeds[label]}")
             scale_dbs[label] = name
-    psql(server_url, 'DROP DATABASE IF EXISTS "bench_pgbench" WITH (FORCE)')
-    psql(server_url, 'CREATE DATABASE "bench_pgbench"')
-    subprocess.run(["pgbench", "-i", "-s", "1", "-q", database_url(server_url, "bench_pgbench")],
-                   check=True, capture_output=True, timeout=300)  # fmt: skip
+    if not args.only:
+        psql(server_url, 'DROP DATABASE IF EXISTS "bench_pgbench" WITH (FORCE)')
+        psql(server_url, 'CREATE DATABASE "bench_pgbench"')
+        subprocess.run(
+            ["pgbench", "-i", "-s", "1", "-q", database_url(server_url, "bench_pgbench")],
+            check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
 
     main_url = database_url(server_url, main_db)
     token = seeds["main"]["token"]
@@ -307,7 +317,7 @@ def run(args) -> int:
         common = {"BENCH_TOKEN": token, "BENCH_IDS": str(ids)}
         for round_number in range(1, args.rounds + 1):
             log(f"round {round_number}/{args.rounds}")
-            for operation, script, ceiling, extra, _ in OPERATIONS:
+            for operation, script, ceiling, extra, _ in operations:
                 bare = measure(
                     f"ceiling:{ceiling}", servers["ceiling"].base, CEILINGS[ceiling], common
                 )
@@ -323,9 +333,13 @@ def run(args) -> int:
                     for query, name in (("", "no filter"), ("status=PAID", "status=PAID")):
                         measure(f"scale:{name}:{count_label}", server.base, "order_list",
                                 {**scale_env, "BENCH_LIST_QUERY": query})  # fmt: skip
+            if args.only:
+                continue
             pg = pgbench(server_url, seconds=args.duration)
             samples.setdefault("ceiling:pgbench", []).append(pg)
             log(f"  pgbench: {pg['req_s']:.0f} tps")
+        if args.only:
+            return _only_report(samples, operations, args, main_db, server_url, work_dir)
         log("invoice render: product and WeasyPrint alone, interleaved")
         render = json.loads(subprocess.run(
             [PY, str(BENCH / "invoice_render.py"), "--rounds", str(args.rounds),
@@ -371,6 +385,18 @@ def run(args) -> int:
     return 0
 
 
+def _only_report(samples, operations, args, main_db, server_url, work_dir) -> int:
+    """--only: the table of the chosen rows and their ceilings, nothing else."""
+    rows = [row for row in operation_rows(samples, operations) if row.req_s is not None]
+    print(format_text(rows))
+    if args.results:
+        Path(args.results).write_text(format_markdown(rows) + "\n")
+    if not args.keep:
+        psql(server_url, f'DROP DATABASE IF EXISTS "{main_db}" WITH (FORCE)')
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return 0
+
+
 PROFILED = {
     "GET /orders/{id}": "GET /orders/{id}",
     "PATCH /orders/{id}/state": "PATCH state",
@@ -385,7 +411,7 @@ def build_rows(samples: dict, render: dict, args) -> list[Row]:
     return rows + [invoice_row(render)] + (scale_rows(samples) if args.scale else [])
 
 
-def operation_rows(samples: dict) -> list[Row]:
+def operation_rows(samples: dict, operations=OPERATIONS) -> list[Row]:
     """Ceiling rows and one row per product operation, from the wrk runs of every round."""
     rows = []
     for key in ("ceiling:bare read", "ceiling:bare locked write", "ceiling:pgbench"):
@@ -398,7 +424,7 @@ def operation_rows(samples: dict) -> list[Row]:
             ceiling=None, ceiling_req_s=None, ratio=None, bar="(ceiling)", passed=None,
             notes=f"median of {len(runs)} runs (one before each product run)",
         ))  # fmt: skip
-    for operation, _, ceiling, _, bar in OPERATIONS:
+    for operation, _, ceiling, _, bar in operations:
         runs = samples.get(operation, [])
         ceiling_runs = samples.get(f"ceiling:{ceiling}", [])
         # Ratio per round (each product run next to its own ceiling run), then the median.
@@ -620,11 +646,15 @@ def main() -> int:
     parser.add_argument("--renders", type=int, default=int(os.environ.get("BENCH_RENDERS", 8)))
     parser.add_argument("--scale", action="store_true", default=os.environ.get("SCALE") == "1")
     parser.add_argument("--scenario-timeout", type=int, default=480)
-    parser.add_argument("--results", default=str(BENCH / "RESULTS.md"))
+    parser.add_argument("--results", default=None)
+    parser.add_argument("--only", action="append", metavar="SCRIPT", help="e.g. order_create")
     parser.add_argument("--no-profile", dest="profile", action="store_false")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
     parser.add_argument("--scenarios-dir", default=str(BENCH / "scenarios"))
-    return run(parser.parse_args())
+    args = parser.parse_args()
+    if args.results is None and not args.only:
+        args.results = str(BENCH / "RESULTS.md")
+    return run(args)
 
 
 if __name__ == "__main__":

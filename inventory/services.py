@@ -11,8 +11,9 @@ The `*_rollback_unsafe` functions run inside the caller's transaction (order cre
 ship; return receive): their changes commit or vanish with the order's.
 """
 
+import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -115,37 +116,165 @@ def _apply_rollback_unsafe(
     return movements
 
 
+def _allocate_postgresql_sql(*, levels: str, movements: str, skus: int, lines: int, actor: str):
+    # The rows are locked first, in primary-key order (ORDER BY … FOR UPDATE in a materialized
+    # CTE, which the UPDATE joins: it changes only rows the CTE has locked), so two orders over
+    # the same SKUs queue instead of deadlocking. A row another transaction changed meanwhile
+    # is re-read and re-checked by the UPDATE (READ COMMITTED), so the condition always sees
+    # the committed levels. The movements are written by the same statement, and only when
+    # every SKU was covered: one round trip while the rows are locked.
+    wanted = ", ".join(["(%s::uuid, %s::integer)"] * skus)
+    rows = ", ".join(["(%s::uuid, %s::integer, %s::uuid, %s::integer)"] * lines)
+    return (
+        f"WITH wanted (sku_id, quantity) AS (VALUES {wanted}), "  # noqa: S608 - models' tables
+        f"locked AS MATERIALIZED (SELECT sku_id FROM {levels} "
+        "WHERE sku_id IN (SELECT sku_id FROM wanted) ORDER BY sku_id FOR UPDATE), "
+        f"changed AS (UPDATE {levels} AS s SET allocated = s.allocated + w.quantity, "
+        "updated_at = %s FROM wanted AS w JOIN locked AS l ON l.sku_id = w.sku_id "
+        "WHERE s.sku_id = w.sku_id AND s.on_hand - s.allocated >= w.quantity "
+        "RETURNING s.sku_id, s.on_hand, s.allocated, s.damaged, w.quantity), "
+        f"lines (id, position, sku_id, quantity) AS (VALUES {rows}), "
+        f"moved AS (INSERT INTO {movements} (id, sku_id, reason, delta_on_hand, "
+        "delta_allocated, delta_damaged, on_hand, allocated, damaged, order_id, note, actor_id, "
+        "created_at) SELECT l.id, l.sku_id, %s, 0, l.quantity, 0, c.on_hand, c.allocated - "
+        "c.quantity + sum(l.quantity) OVER (PARTITION BY l.sku_id ORDER BY l.position), "
+        f"c.damaged, %s::uuid, '', CAST(%s AS {actor}), %s "
+        "FROM lines AS l JOIN changed AS c ON c.sku_id = l.sku_id "
+        "WHERE (SELECT count(*) FROM changed) = %s) "
+        "SELECT sku_id, on_hand, allocated, damaged FROM changed"
+    )
+
+
+def _allocate_sqlite_sql(*, levels: str, skus: int) -> str:
+    # The IMMEDIATE transaction already holds the database's write lock.
+    wanted = ", ".join(["(%s, %s)"] * skus)
+    return (
+        f"WITH wanted (sku_id, quantity) AS (VALUES {wanted}) "  # noqa: S608 - a model's table
+        f"UPDATE {levels} AS s SET allocated = s.allocated + w.quantity, updated_at = %s "
+        "FROM wanted AS w WHERE s.sku_id = w.sku_id AND s.on_hand - s.allocated >= w.quantity "
+        "RETURNING sku_id, on_hand, allocated, damaged"
+    )
+
+
+def _movements_allocated(lines, after: Mapping, wanted: Mapping, *, order_id, user) -> list:
+    """One movement per line, carrying the levels after it (lines of one SKU add up in turn)."""
+    running = {
+        sku_id: [on_hand, allocated - wanted[sku_id], damaged]
+        for sku_id, (on_hand, allocated, damaged) in after.items()
+    }
+    movements = []
+    for line in lines:
+        levels = running[line.sku_id]
+        levels[1] += line.quantity
+        movements.append(
+            StockMovement(
+                sku_id=line.sku_id,
+                reason=R.ALLOCATED,
+                delta_allocated=line.quantity,
+                on_hand=levels[0],
+                allocated=levels[1],
+                damaged=levels[2],
+                order_id=order_id,
+                actor=user,
+            )
+        )
+    return movements
+
+
+def _allocate_where_covered_rollback_unsafe(
+    lines: Sequence[StockLine], wanted: Mapping, *, order_id, user
+) -> dict:
+    """One statement: adds each SKU's wanted quantity to its allocated where available stock
+    covers it, and leaves the other rows as they are; when it covered every SKU, the lines'
+    ALLOCATED movements are written too. Returns {sku_id: (on_hand, allocated, damaged)}
+    after the change, for the rows it changed."""
+    connection = transaction.get_connection()
+    assert connection.in_atomic_block, "lock stock inside atomic()"
+    key = StockLevel._meta.pk
+    quote = connection.ops.quote_name
+    now = timezone.now()
+    params, by_value = [], {}
+    for sku_id in sorted(wanted):
+        value = key.get_db_prep_value(sku_id, connection)
+        by_value[str(value)] = sku_id
+        params += [value, wanted[sku_id]]
+    params.append(connection.ops.adapt_datetimefield_value(now))
+    levels = quote(StockLevel._meta.db_table)
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        for line in lines:
+            params += [uuid.uuid4(), line.index, line.sku_id, line.quantity]
+        actor = StockMovement._meta.get_field("actor")
+        params += [R.ALLOCATED, order_id, user.pk if user else None, now, len(wanted)]
+        sql = _allocate_postgresql_sql(
+            levels=levels,
+            movements=quote(StockMovement._meta.db_table),
+            skus=len(wanted),
+            lines=len(lines),
+            actor=actor.target_field.rel_db_type(connection),
+        )
+    else:
+        sql = _allocate_sqlite_sql(levels=levels, skus=len(wanted))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        after = {by_value[str(sku_id)]: tuple(levels) for sku_id, *levels in cursor.fetchall()}
+    if not postgresql and len(after) == len(wanted):
+        StockMovement.objects.bulk_create(
+            _movements_allocated(lines, after, wanted, order_id=order_id, user=user)
+        )
+    return after
+
+
 def stock_allocate_rollback_unsafe(
-    *, lines: Sequence[StockLine], codes: dict, order_id, actor
+    *, lines: Sequence[StockLine], skus: Mapping, order_id, actor
 ) -> None:
     """Holds stock for every line of a new order, or for none: if any SKU is short, raises
-    InsufficientStock listing every line whose SKU cannot cover the order's total for it.
-    `codes` maps sku_id to the code shown in the error. Called by order_create."""
+    InsufficientStock listing every line whose SKU cannot cover the order's total for it (the
+    caller's transaction then rolls back what was allocated). `skus` maps sku_id to the
+    catalogue SKU (its code for the error, its threshold for `stock_low`). Called by
+    order_create, last before the order number: one statement locks and changes the stock
+    rows (they stay locked until commit) and writes the movements (SQLite: a second one)."""
     if not lines:
         return
     wanted: dict = defaultdict(int)
     for line in lines:
         wanted[line.sku_id] += line.quantity
-    levels = stock_levels_lock_rollback_unsafe(wanted)
-    short = [
-        {
-            "index": line.index,
-            "sku": codes[line.sku_id],
-            "requested": line.quantity,
-            "available": max(levels[line.sku_id].available, 0),
-        }
-        for line in lines
-        if wanted[line.sku_id] > levels[line.sku_id].available
-    ]
-    if short:
-        raise InsufficientStock(short)
-    _apply_rollback_unsafe(
-        levels,
-        [(line.sku_id, 0, line.quantity, 0) for line in lines],
-        reason=R.ALLOCATED,
-        actor=actor,
-        order_id=order_id,
+    after = _allocate_where_covered_rollback_unsafe(
+        lines, wanted, order_id=order_id, user=_user(actor)
     )
+    if len(after) < len(wanted):
+        short = [sku_id for sku_id in wanted if sku_id not in after]
+        available = {
+            sku_id: on_hand - allocated
+            for sku_id, on_hand, allocated in StockLevel.objects.filter(
+                sku_id__in=short
+            ).values_list("sku_id", "on_hand", "allocated")
+        }
+        raise InsufficientStock(
+            [
+                {
+                    "index": line.index,
+                    "sku": skus[line.sku_id].code,
+                    "requested": line.quantity,
+                    "available": max(available.get(line.sku_id, 0), 0),
+                }
+                for line in lines
+                if line.sku_id not in after
+            ]
+        )
+    for sku_id in sorted(wanted):
+        on_hand, allocated, _ = after[sku_id]
+        sku = skus[sku_id]
+        threshold, now_available = sku.low_stock_threshold, on_hand - allocated
+        if sku.track_inventory and now_available + wanted[sku_id] > threshold >= now_available:
+            stock_low.send(
+                sender=StockLevel,
+                sku=sku,
+                on_hand=on_hand,
+                allocated=allocated,
+                available=now_available,
+                threshold=threshold,
+            )
 
 
 def stock_deallocate_rollback_unsafe(*, lines: Sequence[StockLine], order_id, actor) -> None:

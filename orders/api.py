@@ -26,7 +26,7 @@ from orders.serializers import (
     OrderStateInputSerializer,
     OrderStateInputVariants,
 )
-from orders.services import order_change_state, order_create
+from orders.services import order_change_state, order_create_rollback_unsafe
 
 _CONFLICT = OpenApiResponse(
     ErrorSerializer, description="INVALID_STATE_TRANSITION (details: current_state, …)"
@@ -95,7 +95,8 @@ class OrderViewSet(viewsets.GenericViewSet):
             data.is_valid(raise_exception=True)
             values = dict(data.validated_data)
             customer = values.pop("customer")
-            order = order_create(
+            # In the transaction idempotent_response opens (no savepoint of its own).
+            order = order_create_rollback_unsafe(
                 actor=request.user,
                 context=_context(request),
                 customer_email=customer["email"],

@@ -261,7 +261,13 @@ def _skus_resolve(items: list[Mapping[str, Any]], currency: str) -> list:
 
 
 @transaction.atomic
-def order_create(
+def order_create(**kwargs) -> Order:
+    """order_create_rollback_unsafe in a transaction of its own (or a savepoint of the
+    caller's): see there. Admin, commands, tests."""
+    return order_create_rollback_unsafe(**kwargs)
+
+
+def order_create_rollback_unsafe(
     *,
     actor,
     context: ActionContext,
@@ -279,12 +285,18 @@ def order_create(
     Support, integrator, manager. Each item names a live catalogue SKU (any case); its name
     and unit price default to the catalogue's. Allocates the stock of every tracked line or
     none (INSUFFICIENT_STOCK listing each short line), locking the SKUs' stock rows in
-    primary-key order, and writes the `create` audit record in the same transaction.
+    primary-key order, and writes the `create` audit record in the same transaction, which
+    is the caller's (asserted; on an error the caller must roll it back, as atomic() does).
 
-    The ORD number is allocated last: its counter row stays locked until commit, and every
-    create waits on it, so the lines are written first (the foreign key to the order is checked
-    at commit) and the lock covers only the order row, its history row and the audit record.
-    Returns the order with its body relations in hand (lines, no returns, no invoice)."""
+    Every create over the same SKUs waits on their stock rows, and every create waits on the
+    ORD number's counter row: both stay locked until commit, so they are taken last
+    (STYLE.md: hold hot locks last and briefly). Everything else comes first: the SKUs, the
+    money, the rows in memory and the lines written (their foreign key to the order is checked
+    at commit). Then one UPDATE allocates the stock, one INSERT writes its movements, the
+    counter gives the number, and the order row, its history row, the audit record and the
+    webhook event follow. Returns the order with its body relations in hand (lines, no
+    returns, no invoice)."""
+    assert transaction.get_connection().in_atomic_block, "create orders inside atomic()"
     if actor is not None and not actor.has_perm("orders.add_order"):
         raise PermissionDenied("Your role may not create orders.")
     if not items:
@@ -293,6 +305,7 @@ def order_create(
             details={"items": ["At least one item is required."]},
         )
     skus = _skus_resolve(items, currency)
+    order_id = uuid.uuid4()
     lines = []
     for index, (item, sku) in enumerate(zip(items, skus, strict=True)):
         price = item.get("unit_price")
@@ -309,20 +322,10 @@ def order_create(
                 line_total=price * item["quantity"],
             )
         )
-    order_id = uuid.uuid4()
-    stock_allocate_rollback_unsafe(
-        lines=[
-            StockLine(index=line.position, sku_id=line.catalogue_sku_id, quantity=line.quantity)
-            for line in lines
-            if line.stock_tracked
-        ],
-        codes={sku.pk: sku.code for sku in skus},
-        order_id=order_id,
-        actor=actor,
-    )
     subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
     shipping_amount, tax_amount = _money(shipping_amount), _money(tax_amount)
     billing = billing_address or shipping_address
+    created_by = actor if actor is not None and actor.is_authenticated else None
     order = Order(
         id=order_id,
         customer_email=customer_email,
@@ -333,15 +336,26 @@ def order_create(
         tax_amount=tax_amount,
         total_amount=subtotal + shipping_amount + tax_amount,
         notes=notes or "",
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by=created_by,
         **{f"shipping_{part}": shipping_address.get(part) or "" for part in ADDRESS_PARTS},
         **{f"billing_{part}": billing.get(part) or "" for part in ADDRESS_PARTS},
     )
     for line in lines:
         line.order = order
     LineItem.objects.bulk_create(lines)
+    # The hot locks, last: the stock rows of the tracked lines, then the number's counter.
+    stock_allocate_rollback_unsafe(
+        lines=[
+            StockLine(index=line.position, sku_id=line.catalogue_sku_id, quantity=line.quantity)
+            for line in lines
+            if line.stock_tracked
+        ],
+        skus={sku.pk: sku for sku in skus},
+        order_id=order_id,
+        actor=actor,
+    )
     order.number = sequence_next_number_rollback_unsafe(prefix="ORD")
-    order._history_user = order.created_by
+    order._history_user = created_by
     order.save(force_insert=True)
     order_new_body_complete(order, items=lines)
     audit_record_create_rollback_unsafe(

@@ -207,17 +207,32 @@ def codes_pattern(codes) -> str:
     return f"^(?:{'|'.join(alternatives)})$"
 
 
+class _Codes(frozenset):
+    """Upper-case codes; immutable, so a deep copy is the set itself."""
+
+    def __init__(self, codes=()) -> None:
+        lengths = {len(code) for code in self}
+        self.shortest, self.longest = min(lengths), max(lengths)
+
+    def __deepcopy__(self, memo):
+        return self
+
+
 class StrictCodeField(StrictCharField):
     """One of a fixed set of codes (ISO 3166 countries, ISO 4217 currencies), in any letter case,
     taken upper case. Not trimmed: " GB" is refused, as the schema's pattern says. The set is
     the schema's pattern, so a code the server refuses is outside the schema too."""
 
     def __init__(self, *, codes, message: str, **kwargs) -> None:
-        self.codes = frozenset(code.upper() for code in codes)
+        if not isinstance(codes, _Codes):
+            codes = _Codes(code.upper() for code in codes)
+            # DRF copies a serializer's fields for every instance, from these arguments: the
+            # copies share the normalized, immutable set instead of copying hundreds of codes.
+            self._kwargs["codes"] = codes
+        self.codes = codes
         self.code_message = message
-        lengths = {len(code) for code in self.codes}
         kwargs.setdefault("trim_whitespace", False)
-        super().__init__(min_length=min(lengths), max_length=max(lengths), **kwargs)
+        super().__init__(min_length=codes.shortest, max_length=codes.longest, **kwargs)
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data).upper()

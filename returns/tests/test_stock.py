@@ -132,6 +132,39 @@ def test_a_short_order_lists_every_short_line_and_writes_nothing(api, stock):
     assert (level("JAR-1"), level("CUP-5")) == ((1, 0, 1, 0), (5, 0, 5, 0))
 
 
+def test_a_covered_line_allocates_nothing_when_another_is_short(api, stock):
+    # given
+    before = db_snapshot()
+
+    # when JAR-1 covers its line and CUP-5 does not
+    response = _order(api, {"sku": "JAR-1", "quantity": 1}, {"sku": "CUP-5", "quantity": 6})
+
+    # then only the short line is named, and JAR-1's allocation is undone with the order
+    items = assert_error(response, 409, "INSUFFICIENT_STOCK")["details"]["items"]
+    assert items == [{"index": 1, "sku": "CUP-5", "requested": 6, "available": 5}]
+    assert db_snapshot() == before
+    assert (level("JAR-1"), level("CUP-5")) == ((1, 0, 1, 0), (5, 0, 5, 0))
+
+
+def test_each_line_of_one_sku_gets_its_movement_with_the_levels_after_it(api, stock):
+    # when one order takes CUP-5 in two lines, and JAR-1 between them
+    response = _order(
+        api,
+        {"sku": "CUP-5", "quantity": 1},
+        {"sku": "JAR-1", "quantity": 1},
+        {"sku": "CUP-5", "quantity": 2},
+    )
+
+    # then one ALLOCATED movement per line, in line order, each with the levels after it
+    assert response.status_code == 201, response.json()
+    moves = StockMovement.objects.filter(order_id=response.json()["id"], reason="ALLOCATED")
+    cup = [(m.delta_allocated, m.on_hand, m.allocated) for m in moves if m.sku.code == "CUP-5"]
+    assert sorted(cup) == [(1, 5, 1), (2, 5, 3)]
+    assert [(m.on_hand, m.allocated) for m in moves if m.sku.code == "JAR-1"] == [(1, 1)]
+    assert (level("CUP-5"), level("JAR-1")) == ((5, 3, 2, 0), (1, 1, 0, 0))
+    assert_levels_equal_movements()
+
+
 def test_two_lines_of_one_sku_are_counted_together(api, stock):
     response = _order(api, {"sku": "CUP-5", "quantity": 3}, {"sku": "CUP-5", "quantity": 3})
     items = assert_error(response, 409, "INSUFFICIENT_STOCK")["details"]["items"]
