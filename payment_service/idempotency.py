@@ -9,6 +9,7 @@ its answer in the same transaction as its effect (`idempotency_complete_rollback
 an effect without an answer cannot be committed. A call that fails releases the key, so the
 caller can retry with it. Keys live PAYMENT_IDEMPOTENCY_TTL_HOURS (24)."""
 
+import functools
 import hashlib
 import json
 import secrets
@@ -52,6 +53,7 @@ def _nowait() -> dict:
     return {"nowait": True} if connection.features.has_select_for_update_nowait else {}
 
 
+_ANSWER_FIELD = IdempotencyRecord._meta.get_field("answer")
 _CLAIM_SQL = (
     "INSERT INTO payment_service_idempotency (client, method, key, fingerprint, state, owner,"
     " lease_until, answer, created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, NULL,"
@@ -69,12 +71,13 @@ def _claim_insert(*, client, method, key, fingerprint, owner, now) -> int | None
     Every call pays for this one, so it does not look before it inserts, and on PostgreSQL it
     is one round trip: outside a transaction the two statements of one query run as one
     implicit transaction, committed at its end (the key is claimed for everyone at once)."""
-    adapt = connection.ops.adapt_datetimefield_value
+    db = transaction.get_connection()  # the thread's connection, looked up once
+    adapt = db.ops.adapt_datetimefield_value
     ttl = timedelta(hours=settings.PAYMENT_IDEMPOTENCY_TTL_HOURS)
     params = [client, method, key, fingerprint, IdempotencyState.IN_PROGRESS, owner]
     params += [adapt(now + _lease()), adapt(now), adapt(now + ttl)]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
             cursor.execute(_CLAIM_SQL_POSTGRESQL, params)
             cursor.nextset()  # the INSERT's result, after set_config's
         else:
@@ -152,11 +155,18 @@ def idempotency_complete_rollback_unsafe(claim: Claim, *, answer: dict) -> None:
         raise IdempotencyInProgress("This call's idempotency key was taken over by a retry.")
 
 
-_COMPLETE_WITH_INSERT_SQL = (
-    "WITH answered AS (UPDATE payment_service_idempotency SET state = %s, answer = %s"
-    " WHERE id = %s AND owner = %s AND state = %s RETURNING id)"
-    " INSERT INTO {table} ({columns}) SELECT {values} FROM answered"
-)
+@functools.cache
+def _complete_with_insert_sql(model: type[Model]) -> str:
+    # Built from the model's own table and column names, never from input.
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in model._meta.concrete_fields)
+    marks = ", ".join(["%s"] * len(model._meta.concrete_fields))
+    return (
+        "WITH answered AS (UPDATE payment_service_idempotency SET state = %s, answer = %s"  # noqa: S608
+        " WHERE id = %s AND owner = %s AND state = %s RETURNING id)"
+        f" INSERT INTO {table} ({columns}) SELECT {marks} FROM answered"
+    )
 
 
 def idempotency_complete_with_insert(
@@ -171,30 +181,25 @@ def idempotency_complete_with_insert(
     is inserted only if the record was answered, so neither is written without the other.
     `statement_timeout_ms` (the caller's deadline) applies to it, set by a set_config in the
     same query, whose two statements share one implicit transaction."""
-    if connection.vendor != "postgresql":
+    db = transaction.get_connection()  # the thread's connection, looked up once
+    if db.vendor != "postgresql":
         with transaction.atomic():
             idempotency_complete_rollback_unsafe(claim, answer=answer)
             row.save(force_insert=True)
         return
-    fields = row._meta.concrete_fields
-    sql = _COMPLETE_WITH_INSERT_SQL.format(
-        table=connection.ops.quote_name(row._meta.db_table),
-        columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
-        values=", ".join(["%s"] * len(fields)),
-    )
-    answer_field = IdempotencyRecord._meta.get_field("answer")
-    params = [IdempotencyState.DONE, answer_field.get_db_prep_save(answer, connection)]
+    sql = _complete_with_insert_sql(type(row))
+    params = [IdempotencyState.DONE, _ANSWER_FIELD.get_db_prep_save(answer, db)]
     params += [claim.record_id, claim.owner, IdempotencyState.IN_PROGRESS]
-    params += [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
-    with connection.cursor() as cursor:
+    params += [
+        field.get_db_prep_save(field.pre_save(row, True), db) for field in row._meta.concrete_fields
+    ]
+    if statement_timeout_ms is not None:
+        sql = "SELECT set_config('statement_timeout', %s, true); " + sql
+        params.insert(0, f"{statement_timeout_ms}ms")
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
         if statement_timeout_ms is not None:
-            cursor.execute(
-                "SELECT set_config('statement_timeout', %s, true); " + sql,
-                [f"{statement_timeout_ms}ms", *params],
-            )
             cursor.nextset()  # the INSERT's result, after set_config's
-        else:
-            cursor.execute(sql, params)
         stored = cursor.rowcount
     if not stored:
         raise IdempotencyInProgress("This call's idempotency key was taken over by a retry.")
