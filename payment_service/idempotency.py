@@ -9,6 +9,7 @@ its answer in the same transaction as its effect (`idempotency_complete_rollback
 an effect without an answer cannot be committed. A call that fails releases the key, so the
 caller can retry with it. Keys live PAYMENT_IDEMPOTENCY_TTL_HOURS (24)."""
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -66,6 +67,13 @@ _CLAIM_SQL = (
 _CLAIM_SQL_POSTGRESQL = "SELECT set_config('synchronous_commit', 'off', true); " + _CLAIM_SQL
 
 
+def _own_transaction(db):
+    """Outside a transaction, the statements of one query are an implicit transaction of their
+    own; inside a caller's (an in-process call from a transaction), a savepoint, so that a
+    failure does not spoil the caller's transaction."""
+    return transaction.atomic(using=db.alias) if db.in_atomic_block else contextlib.nullcontext()
+
+
 def _claim_insert(*, client, method, key, fingerprint, owner, now) -> int | None:
     """One INSERT (PostgreSQL and SQLite): the new record's id, or None if the key is taken.
     Every call pays for this one, so it does not look before it inserts, and on PostgreSQL it
@@ -76,7 +84,7 @@ def _claim_insert(*, client, method, key, fingerprint, owner, now) -> int | None
     ttl = timedelta(hours=settings.PAYMENT_IDEMPOTENCY_TTL_HOURS)
     params = [client, method, key, fingerprint, IdempotencyState.IN_PROGRESS, owner]
     params += [adapt(now + _lease()), adapt(now), adapt(now + ttl)]
-    with db.cursor() as cursor:
+    with _own_transaction(db), db.cursor() as cursor:
         if db.vendor == "postgresql":
             cursor.execute(_CLAIM_SQL_POSTGRESQL, params)
             cursor.nextset()  # the INSERT's result, after set_config's
@@ -196,7 +204,7 @@ def idempotency_complete_with_insert(
     if statement_timeout_ms is not None:
         sql = "SELECT set_config('statement_timeout', %s, true); " + sql
         params.insert(0, f"{statement_timeout_ms}ms")
-    with db.cursor() as cursor:
+    with _own_transaction(db), db.cursor() as cursor:
         cursor.execute(sql, params)
         if statement_timeout_ms is not None:
             cursor.nextset()  # the INSERT's result, after set_config's
