@@ -9,6 +9,8 @@ its answer in the same transaction as its effect (`idempotency_complete_rollback
 an effect without an answer cannot be committed. A call that fails releases the key, so the
 caller can retry with it. Keys live PAYMENT_IDEMPOTENCY_TTL_HOURS (24)."""
 
+import contextlib
+import functools
 import hashlib
 import json
 import secrets
@@ -17,6 +19,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from payment_service.errors import IdempotencyInProgress, IdempotencyKeyReused
@@ -51,27 +54,42 @@ def _nowait() -> dict:
     return {"nowait": True} if connection.features.has_select_for_update_nowait else {}
 
 
+_ANSWER_FIELD = IdempotencyRecord._meta.get_field("answer")
 _CLAIM_SQL = (
     "INSERT INTO payment_service_idempotency (client, method, key, fingerprint, state, owner,"
     " lease_until, answer, created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, NULL,"
     " %s, %s) ON CONFLICT (client, method, key) DO NOTHING RETURNING id"
 )
+# The claim need not wait for its own disk flush: the call's effect commits after it, and that
+# commit's flush carries the claim too. A crash before then loses the claim together with the
+# call, which its caller retries. One flush per call. `set_config(…, true)` lasts until the end
+# of the transaction the two statements share.
+_CLAIM_SQL_POSTGRESQL = "SELECT set_config('synchronous_commit', 'off', true); " + _CLAIM_SQL
+
+
+def _own_transaction(db):
+    """Outside a transaction, the statements of one query are an implicit transaction of their
+    own; inside a caller's (an in-process call from a transaction), a savepoint, so that a
+    failure does not spoil the caller's transaction."""
+    return transaction.atomic(using=db.alias) if db.in_atomic_block else contextlib.nullcontext()
 
 
 def _claim_insert(*, client, method, key, fingerprint, owner, now) -> int | None:
     """One INSERT (PostgreSQL and SQLite): the new record's id, or None if the key is taken.
-    Every call pays for this one, so it does not look before it inserts."""
-    adapt = connection.ops.adapt_datetimefield_value
+    Every call pays for this one, so it does not look before it inserts, and on PostgreSQL it
+    is one round trip: outside a transaction the two statements of one query run as one
+    implicit transaction, committed at its end (the key is claimed for everyone at once)."""
+    db = transaction.get_connection()  # the thread's connection, looked up once
+    adapt = db.ops.adapt_datetimefield_value
     ttl = timedelta(hours=settings.PAYMENT_IDEMPOTENCY_TTL_HOURS)
     params = [client, method, key, fingerprint, IdempotencyState.IN_PROGRESS, owner]
     params += [adapt(now + _lease()), adapt(now), adapt(now + ttl)]
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The claim need not wait for its own disk flush: the call's effect commits after
-            # it, and that commit's flush carries the claim too. A crash before then loses
-            # the claim together with the call, which its caller retries. One flush per call.
-            cursor.execute("SET LOCAL synchronous_commit = off")
-        cursor.execute(_CLAIM_SQL, params)
+    with _own_transaction(db), db.cursor() as cursor:
+        if db.vendor == "postgresql":
+            cursor.execute(_CLAIM_SQL_POSTGRESQL, params)
+            cursor.nextset()  # the INSERT's result, after set_config's
+        else:
+            cursor.execute(_CLAIM_SQL, params)
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -141,6 +159,56 @@ def idempotency_complete_rollback_unsafe(claim: Claim, *, answer: dict) -> None:
     stored = IdempotencyRecord.objects.filter(
         pk=claim.record_id, owner=claim.owner, state=IdempotencyState.IN_PROGRESS
     ).update(state=IdempotencyState.DONE, answer=answer)
+    if not stored:
+        raise IdempotencyInProgress("This call's idempotency key was taken over by a retry.")
+
+
+@functools.cache
+def _complete_with_insert_sql(model: type[Model]) -> str:
+    # Built from the model's own table and column names, never from input.
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in model._meta.concrete_fields)
+    marks = ", ".join(["%s"] * len(model._meta.concrete_fields))
+    return (
+        "WITH answered AS (UPDATE payment_service_idempotency SET state = %s, answer = %s"  # noqa: S608
+        " WHERE id = %s AND owner = %s AND state = %s RETURNING id)"
+        f" INSERT INTO {table} ({columns}) SELECT {marks} FROM answered"
+    )
+
+
+def idempotency_complete_with_insert(
+    claim: Claim, *, answer: dict, row: Model, statement_timeout_ms: int | None = None
+) -> None:
+    """Inserts `row` (a new model instance, its defaults filled in) and stores the answer, in
+    one transaction: the same guarantee as `idempotency_complete_rollback_unsafe` for a call
+    whose whole effect is that one row. Refuses (IdempotencyInProgress, nothing written) if a
+    retry took the key over meanwhile. Called outside any transaction.
+
+    On PostgreSQL it is one statement, one round trip (the hot path of CreatePayment): the row
+    is inserted only if the record was answered, so neither is written without the other.
+    `statement_timeout_ms` (the caller's deadline) applies to it, set by a set_config in the
+    same query, whose two statements share one implicit transaction."""
+    db = transaction.get_connection()  # the thread's connection, looked up once
+    if db.vendor != "postgresql":
+        with transaction.atomic():
+            idempotency_complete_rollback_unsafe(claim, answer=answer)
+            row.save(force_insert=True)
+        return
+    sql = _complete_with_insert_sql(type(row))
+    params = [IdempotencyState.DONE, _ANSWER_FIELD.get_db_prep_save(answer, db)]
+    params += [claim.record_id, claim.owner, IdempotencyState.IN_PROGRESS]
+    params += [
+        field.get_db_prep_save(field.pre_save(row, True), db) for field in row._meta.concrete_fields
+    ]
+    if statement_timeout_ms is not None:
+        sql = "SELECT set_config('statement_timeout', %s, true); " + sql
+        params.insert(0, f"{statement_timeout_ms}ms")
+    with _own_transaction(db), db.cursor() as cursor:
+        cursor.execute(sql, params)
+        if statement_timeout_ms is not None:
+            cursor.nextset()  # the INSERT's result, after set_config's
+        stored = cursor.rowcount
     if not stored:
         raise IdempotencyInProgress("This call's idempotency key was taken over by a retry.")
 

@@ -7,6 +7,7 @@ acquirer, then in one transaction write their rows and the stored answer. Their 
 whether the answer is a replay. `time_remaining` is the caller's deadline (seconds left, or None):
 a call already past it does nothing, one that passes it before committing rolls back."""
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,6 +91,11 @@ def _id_check(name: str, value: str) -> None:
     _violations_raise([(name, "is required")] if not value else [])
 
 
+@functools.lru_cache(maxsize=512)
+def _currency_known(code: str) -> bool:
+    return len(code) == 3 and code.isupper() and pycountry.currencies.get(alpha_3=code) is not None
+
+
 # --- deadlines ------------------------------------------------------------------------------
 
 
@@ -99,16 +105,37 @@ def _deadline_check(time_remaining: TimeRemaining | None, when: str) -> None:
         raise DeadlineExceeded(f"The caller's deadline passed {when}; nothing was written.")
 
 
-def _statement_timeout_set_rollback_unsafe(time_remaining: TimeRemaining | None) -> None:
-    # A lock wait or slow statement must not outlive the caller: PostgreSQL cancels it.
+def _statement_timeout_ms(time_remaining: TimeRemaining | None) -> int | None:
+    """The caller's deadline as a statement timeout (ms), on PostgreSQL: a lock wait or slow
+    statement must not outlive the caller, PostgreSQL cancels it. None: no deadline."""
     left = time_remaining() if time_remaining else None
     # grpcio reports a call without a deadline as an enormous time remaining.
     if left is not None and left < 3600 and connection.vendor == "postgresql":
+        return max(1, int(left * 1000))
+    return None
+
+
+def _statement_timeout_set_rollback_unsafe(time_remaining: TimeRemaining | None) -> None:
+    timeout_ms = _statement_timeout_ms(time_remaining)
+    if timeout_ms is not None:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT set_config('statement_timeout', %s, true)",
-                [f"{max(1, int(left * 1000))}ms"],
-            )
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{timeout_ms}ms"])
+
+
+def _fault_delay() -> None:
+    if settings.PAYMENT_SERVICE_FAULT_DELAY_SECONDS:
+        # Drills only: the call stalls with its work decided but not committed.
+        time.sleep(settings.PAYMENT_SERVICE_FAULT_DELAY_SECONDS)
+
+
+def _claim(
+    *, client: str, method: str, key: str, fields: dict, time_remaining: TimeRemaining | None
+) -> idempotency.Claim:
+    _deadline_check(time_remaining, "before the call started")
+    fingerprint = idempotency.request_fingerprint(method, fields)
+    return idempotency.idempotency_claim(
+        client=client, method=method, key=key, fingerprint=fingerprint
+    )
 
 
 def _mutate(
@@ -122,10 +149,10 @@ def _mutate(
     time_remaining: TimeRemaining | None,
     precheck: Callable[[], None] | None = None,
 ) -> Result:
-    _deadline_check(time_remaining, "before the call started")
-    fingerprint = idempotency.request_fingerprint(method, fields)
-    claim = idempotency.idempotency_claim(
-        client=client, method=method, key=key, fingerprint=fingerprint
+    """A mutation whose work (locks, reads, several rows) runs in one transaction with the
+    stored answer."""
+    claim = _claim(
+        client=client, method=method, key=key, fields=fields, time_remaining=time_remaining
     )
     if claim.replayed:
         return Result(answer=claim.answer, replayed=True)
@@ -136,11 +163,45 @@ def _mutate(
         with transaction.atomic():
             _statement_timeout_set_rollback_unsafe(time_remaining)
             answer = work(acquirer_reference)
-            if settings.PAYMENT_SERVICE_FAULT_DELAY_SECONDS:
-                # Drills only: the call stalls with its work done but not committed.
-                time.sleep(settings.PAYMENT_SERVICE_FAULT_DELAY_SECONDS)
+            _fault_delay()
             idempotency.idempotency_complete_rollback_unsafe(claim, answer=answer)
             _deadline_check(time_remaining, "before the call committed")
+    except BaseException:
+        idempotency.idempotency_release(claim)
+        raise
+    return Result(answer=answer, replayed=False)
+
+
+def _mutate_insert(
+    *,
+    client: str,
+    method: str,
+    key: str,
+    fields: dict,
+    acquirer_operation: str,
+    row: Callable[[str], Payment],
+    view: Callable[[Payment], dict],
+    time_remaining: TimeRemaining | None,
+) -> Result:
+    """A mutation whose whole effect is one new row: the row and its stored answer are
+    written by one statement (`idempotency_complete_with_insert`), after the last deadline
+    check; the caller's deadline bounds that statement too."""
+    claim = _claim(
+        client=client, method=method, key=key, fields=fields, time_remaining=time_remaining
+    )
+    if claim.replayed:
+        return Result(answer=claim.answer, replayed=True)
+    try:
+        new_row = row(acquirer_call(acquirer_operation, key=f"{client}:{method}:{key}"))
+        answer = view(new_row)
+        _fault_delay()
+        _deadline_check(time_remaining, "before the call committed")
+        idempotency.idempotency_complete_with_insert(
+            claim,
+            answer=answer,
+            row=new_row,
+            statement_timeout_ms=_statement_timeout_ms(time_remaining),
+        )
     except BaseException:
         idempotency.idempotency_release(claim)
         raise
@@ -165,9 +226,7 @@ def payment_create(
     violations: list[tuple[str, str]] = []
     _key_check(idempotency_key, violations)
     _amount_check(amount_minor, violations)
-    if not (
-        len(currency) == 3 and currency.isupper() and pycountry.currencies.get(alpha_3=currency)
-    ):
+    if not _currency_known(currency):
         violations.append(("currency", "must be an ISO 4217 code in upper case, e.g. USD"))
     _text_check("reference", reference, 120, violations)
     _text_check("description", description, 200, violations)
@@ -179,22 +238,22 @@ def payment_create(
         "description": description,
     }
 
-    def work(acquirer_reference: str) -> dict:
-        payment = Payment.objects.create(
+    def row(acquirer_reference: str) -> Payment:
+        return Payment(
             client=client,
             status=PaymentStatus.SUCCEEDED,
             acquirer_reference=acquirer_reference,
             **fields,
         )
-        return payment_view(payment)
 
-    return _mutate(
+    return _mutate_insert(
         client=client,
         method="CreatePayment",
         key=idempotency_key,
         fields=fields,
         acquirer_operation="charge",
-        work=work,
+        row=row,
+        view=payment_view,
         time_remaining=time_remaining,
     )
 

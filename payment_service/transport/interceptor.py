@@ -2,9 +2,11 @@
 database connections, error → status mapping and one log line per call.
 
 grpcio runs each call on a thread of the server's pool, and Django keeps one connection per
-thread: `close_old_connections()` before and after the call drops a connection that broke or
-outlived CONN_MAX_AGE (so a long-lived pool thread reuses a good connection, never a dead
-one) — what Django does around each HTTP request."""
+thread: `close_old_connections()` after each call drops a connection that broke or outlived
+CONN_MAX_AGE, and marks it for a health check (CONN_HEALTH_CHECKS) before its next use, so a
+long-lived pool thread reuses a good connection, never a dead one. Django runs it before and
+after each HTTP request; here the one after a call also serves the thread's next call (a
+thread's first call has no connection yet), so a second call before would only repeat it."""
 
 import contextvars
 import hmac
@@ -62,7 +64,6 @@ class CallInterceptor(grpc.ServerInterceptor):
                 if not open_method and not _authorised(metadata):
                     code = grpc.StatusCode.UNAUTHENTICATED
                     context.abort_with_status(unauthenticated_status())
-                close_old_connections()
                 try:
                     return behaviour(request, context)
                 except PaymentServiceError as error:
