@@ -401,3 +401,34 @@ def test_the_background_publisher_gathers_events_into_one_message(
     assert sorted(message.args[0]) == sorted(Event.objects.values_list("id", flat=True))
     jobs.drain()
     assert len(set(target.ids())) == 3
+
+
+def test_a_new_delivery_is_written_with_every_column_that_is_not_null():
+    # given the columns the event's INSERT writes (without model instances)
+    from django.db.models import NOT_PROVIDED
+
+    from webhooks.services import DELIVERY_INSERT_FIELDS
+
+    # then every other column of the model is nullable and has no default it would miss
+    for field in Delivery._meta.concrete_fields:
+        if field.name not in DELIVERY_INSERT_FIELDS:
+            assert field.null and field.default in (None, NOT_PROVIDED), field.name
+
+
+def test_the_deliveries_of_an_event_are_written_as_the_model_would(receiver, endpoint_for):
+    # given two subscribed endpoints
+    first, second = endpoint_for(receiver()), endpoint_for(receiver())
+
+    # when an event is written
+    order_make()
+
+    # then each has a PENDING delivery due at the event's time, waiting for its message
+    event = Event.objects.get()
+    deliveries = Delivery.objects.filter(event=event)
+    assert {d.endpoint_id for d in deliveries} == {first.pk, second.pk}
+    for delivery in deliveries:
+        assert delivery.status == DeliveryStatus.PENDING
+        assert (delivery.attempts, delivery.queued, delivery.last_error) == (0, True, "")
+        assert delivery.next_attempt_at == event.created_at
+        assert delivery.last_status_code is None and delivery.last_attempt_at is None
+        assert delivery.created_at >= event.created_at and delivery.updated_at
