@@ -8,6 +8,7 @@ answer that changes between the check and the connect (rebinding) cannot redirec
 """
 
 import ipaddress
+import logging
 import socket
 import threading
 import time
@@ -100,6 +101,17 @@ def target_resolve(url: str) -> Target:
 
 
 _POOLS_MAX = 256
+
+
+class _NotPoolFull(logging.Filter):
+    """More POSTs at once than a pool keeps connections is normal here (block=False): the
+    extra connection is closed after use, without a warning per request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Connection pool is full")
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_NotPoolFull())
 _pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
 _pools_lock = threading.Lock()
 
@@ -114,7 +126,12 @@ def _pool_for(target: Target) -> urllib3.HTTPConnectionPool:
         pool = _pools.get(key)
         if pool is not None:
             return pool
-        common = {"port": target.port, "retries": False, "maxsize": 4, "block": False}
+        common = {
+            "port": target.port,
+            "retries": False,
+            "maxsize": settings.WEBHOOKS_POST_THREADS,  # idle connections kept
+            "block": False,  # more POSTs at once open more connections, closed after use
+        }
         if target.scheme == "https":
             pool = urllib3.HTTPSConnectionPool(
                 target.address,
