@@ -504,8 +504,11 @@ def _posts_pool() -> ThreadPoolExecutor:
     global _post_pool  # one pool per process, made on first use
     with _post_pool_lock:
         if _post_pool is None:
+            # Threads are made as needed and reused when idle. A job brings at most
+            # WEBHOOKS_POST_THREADS POSTs and a worker process runs far fewer than 64 jobs at
+            # once, so no job's POSTs wait behind another's (its time limit is one lease).
             _post_pool = ThreadPoolExecutor(
-                max_workers=settings.WEBHOOKS_POST_THREADS, thread_name_prefix="webhooks-post"
+                max_workers=settings.WEBHOOKS_POST_THREADS * 64, thread_name_prefix="webhooks-post"
             )
         return _post_pool
 
