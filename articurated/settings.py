@@ -506,6 +506,12 @@ WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", not 
 WEBHOOKS_REQUIRE_HTTPS = env_bool("WEBHOOKS_REQUIRE_HTTPS", IS_PRODUCTION)
 WEBHOOKS_EVENT_RETENTION_DAYS = int(os.environ.get("WEBHOOKS_EVENT_RETENTION_DAYS", "30"))
 WEBHOOKS_SECRET_OVERLAP_HOURS = 24
+# Threads per worker process that POST the deliveries of a `webhook_event_job` side by side;
+# also the most deliveries one such message carries.
+WEBHOOKS_POST_THREADS = int(os.environ.get("WEBHOOKS_POST_THREADS", "16"))
+# How long the request process's publisher gathers new events into one message (a backlog is
+# sent at once): a little commit-to-delivery latency for far fewer messages under load.
+WEBHOOKS_PUBLISH_LINGER_SECONDS = float(os.environ.get("WEBHOOKS_PUBLISH_LINGER_SECONDS", "0.05"))
 # Delivery messages are handed to the broker by a background thread, so a request never waits
 # on RabbitMQ (a message lost with the process is re-sent by the sweep). Off in tests, which
 # drain the queues right after the change.

@@ -160,6 +160,13 @@ def drill(args) -> dict:
 
     if args.migrate:
         call_command("migrate", verbosity=0)
+        # Orders sell SKUs of the catalogue: the one _produce orders, with stock to spare.
+        from inventory.loading import sku_bulk_load
+
+        sku_bulk_load(
+            rows=[{"sku": "VASE-01", "name": "Vase", "price": "10.00", "on_hand": 1_000_000}],
+            category_name="Drill",
+        )
     owner, _ = get_user_model().objects.get_or_create(
         username=f"drill-{uuid.uuid4().hex[:6]}", defaults={"is_superuser": True}
     )
@@ -201,6 +208,8 @@ def drill(args) -> dict:
             "all_delivered": delivered,
             "seconds": round(time.monotonic() - started, 1),
             "rejected_signatures": sum(len(r.rejected) for r in receivers),
+            # requests cut short by a SIGKILLed worker (re-sent whole after their lease)
+            "truncated_requests": sum(r.truncated for r in receivers),
             "received": sum(len(r.received) for r in receivers),
             **_tally(receivers, event_ids),
         }

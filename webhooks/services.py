@@ -3,22 +3,27 @@ these functions.
 
 Lifecycle: a change's transaction writes its audit record; the `audit_recorded` receiver writes
 the Event (its `data` snapshot taken then) and one PENDING Delivery per active endpoint
-subscribed at that moment, and sends one message per delivery on commit. The job
-(`delivery_attempt`) claims the delivery under its row lock, POSTs the signed event, and records
-the attempt: SUCCEEDED on 2xx, FAILED on 410 (the endpoint is disabled) or after the last retry,
-else PENDING with `next_attempt_at` on the retry schedule. Near retries go to the broker as
-delayed messages; far ones wait in the database for the sweep (`delivery_sweep`), which also
-re-sends deliveries whose message was lost.
+subscribed at that moment, and sends one message for the event on commit. Its job
+(`event_deliver`) claims the event's deliveries under their row locks, POSTs the signed event to
+each endpoint (side by side), and records each attempt (`delivery_attempt` does the same for
+one delivery: retries, resends, the sweep): SUCCEEDED on 2xx, FAILED on 410 (the endpoint is
+disabled) or after the last retry, else PENDING with `next_attempt_at` on the retry schedule.
+Near retries go to the broker as delayed messages; far ones wait in the database for the sweep
+(`delivery_sweep`), which also re-sends deliveries whose message was lost.
 """
 
 import functools
 import logging
 import random
+import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
@@ -35,7 +40,7 @@ from webhooks.events import (
     subscribed,
 )
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, Endpoint, Event
-from webhooks.publisher import deliver_publish
+from webhooks.publisher import deliver_publish, event_publish
 from webhooks.selectors import endpoint_get_for
 from webhooks.signing import body_encode, headers_sign, secret_generate
 from webhooks.snapshots import snapshot_of
@@ -65,8 +70,8 @@ def attempt_lease_seconds() -> float:
 def event_emit_rollback_unsafe(
     *, event_type: str, data: dict, order_id=None, audit_record_id=None
 ) -> Event:
-    """Writes the event and one PENDING delivery per active endpoint subscribed to it now; each
-    delivery's message is sent on commit. Only inside the transaction of the change (asserted).
+    """Writes the event and one PENDING delivery per active endpoint subscribed to it now; the
+    event's message is sent on commit. Only inside the transaction of the change (asserted).
     No network call."""
     assert transaction.get_connection().in_atomic_block, "inside the change's transaction"
     event = Event.objects.create(
@@ -78,15 +83,60 @@ def event_emit_rollback_unsafe(
         if subscribed(events, event_type)
     ]
     if endpoints:
-        deliveries = Delivery.objects.bulk_create(
-            [
-                Delivery(endpoint_id=endpoint_id, event=event, next_attempt_at=event.created_at)
-                for endpoint_id in endpoints
-            ]
-        )
-        for delivery in deliveries:
-            _deliver_send_on_commit(delivery.pk)
+        _deliveries_insert_rollback_unsafe(event, endpoints)
+        # One message for the event (gathered with others'): its worker attempts every
+        # delivery (the rows above let the sweep send each one that message never reached).
+        transaction.on_commit(functools.partial(event_publish, str(event.pk), len(endpoints)))
     return event
+
+
+# The columns a new delivery is written with; the others are nullable and start NULL (a test
+# holds the model to that).
+DELIVERY_INSERT_FIELDS = (
+    "id",
+    "endpoint",
+    "event",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "queued",
+    "last_error",
+    "created_at",
+    "updated_at",
+)
+
+
+def _deliveries_insert_rollback_unsafe(event: Event, endpoint_ids: list) -> None:
+    """The event's PENDING deliveries, one per endpoint, due now, in one INSERT: the rows
+    bulk_create would write, without building model instances (this runs inside every change
+    that has subscribers, where Django's bulk_create cost more than the statement itself)."""
+    connection = transaction.get_connection()
+    fields = [Delivery._meta.get_field(name) for name in DELIVERY_INSERT_FIELDS]
+    now = timezone.now()
+    params = []
+    for endpoint_id in endpoint_ids:
+        values = {
+            "id": uuid.uuid4(),
+            "endpoint": endpoint_id,
+            "event": event.pk,
+            "status": S.PENDING,
+            "attempts": 0,
+            "next_attempt_at": event.created_at,
+            "queued": True,
+            "last_error": "",
+            "created_at": now,
+            "updated_at": now,
+        }
+        params += [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(Delivery._meta.db_table)} "  # noqa: S608 - names, not input
+            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES {', '.join([row] * len(endpoint_ids))}",
+            params,
+        )
 
 
 def event_record_rollback_unsafe(*, record: AuditRecord, subject=None) -> Event:
@@ -267,30 +317,55 @@ def _delivery_lock_rollback_unsafe(delivery_id) -> Delivery:
     )
 
 
-def _attempt_start(delivery_id) -> Delivery | None:
-    """Claims the attempt in a short transaction: counts it and moves `next_attempt_at` past
-    the attempt's lease, so a duplicate message (or the sweep) does not send it meanwhile. None
-    when there is nothing to do (done, not due yet, endpoint disabled)."""
+def _attempts_start(**which) -> list[Delivery]:
+    """Claims the attempts of the deliveries `which` filters (one delivery, or new events') in one
+    short transaction: locks them (in id order), counts each attempt and moves its
+    `next_attempt_at` past the attempt's lease, so a duplicate message (or the sweep) does not
+    send it meanwhile. Returns the claimed ones (at most WEBHOOKS_POST_THREADS; more due ones
+    are sent as messages of their own): not those with nothing to do (done, not due yet), and
+    those of a disabled endpoint are failed instead."""
     with transaction.atomic():
         try:
-            delivery = _delivery_lock_rollback_unsafe(delivery_id)
-        except NotFound:
-            return None
-        now = timezone.now()
-        if delivery.status != S.PENDING or delivery.next_attempt_at > now + timedelta(seconds=2):
-            return None
-        if not delivery.endpoint.active:
-            delivery.fail()
-            delivery.last_error = (
-                f"Not sent: endpoint disabled ({delivery.endpoint.disabled_reason or 'off'})."
+            rows = list(
+                Delivery.objects.filter(**which)
+                .select_for_update(of=("self",))
+                .select_related("endpoint", "event")
+                .order_by("pk")
             )
-            delivery.save(update_fields=["status", "queued", "last_error", "updated_at"])
-            return None
-        delivery.attempts += 1
-        delivery.next_attempt_at = now + timedelta(seconds=attempt_lease_seconds())
-        delivery.queued = False  # a killed attempt is re-sent by the sweep once its lease ends
-        delivery.save(update_fields=["attempts", "next_attempt_at", "queued", "updated_at"])
-    return delivery
+        except (DjangoValidationError, ValueError):
+            return []  # not an id
+        now = timezone.now()
+        claimed = []
+        for delivery in rows:
+            if delivery.status != S.PENDING or delivery.next_attempt_at > now + timedelta(
+                seconds=2
+            ):
+                continue
+            if len(claimed) == settings.WEBHOOKS_POST_THREADS:
+                # More than one job's POSTs: the rest go as messages of their own.
+                _deliver_send_on_commit(delivery.pk)
+                continue
+            if not delivery.endpoint.active:
+                delivery.fail()
+                delivery.last_error = (
+                    f"Not sent: endpoint disabled ({delivery.endpoint.disabled_reason or 'off'})."
+                )
+                delivery.save(update_fields=["status", "queued", "last_error", "updated_at"])
+                continue
+            delivery.attempts += 1
+            delivery.next_attempt_at = now + timedelta(seconds=attempt_lease_seconds())
+            delivery.queued = False  # a killed attempt is re-sent by the sweep once its lease ends
+            delivery.updated_at = now
+            claimed.append(delivery)
+        if claimed:
+            # One statement for all of them (each row's own attempts + 1).
+            Delivery.objects.filter(pk__in=[delivery.pk for delivery in claimed]).update(
+                attempts=F("attempts") + 1,
+                next_attempt_at=now + timedelta(seconds=attempt_lease_seconds()),
+                queued=False,
+                updated_at=now,
+            )
+    return claimed
 
 
 def retry_delay_seconds(*, attempts: int, answer: Answer) -> float | None:
@@ -307,37 +382,101 @@ def retry_delay_seconds(*, attempts: int, answer: Answer) -> float | None:
     return delay
 
 
-def _attempt_finish(delivery_id, *, attempt: int, answer: Answer, at: datetime) -> None:
-    with transaction.atomic():
-        try:
-            delivery = _delivery_lock_rollback_unsafe(delivery_id)
-        except NotFound:
-            return  # pruned or its endpoint deleted meanwhile
-        code = answer.status_code
-        ok = code is not None and 200 <= code < 300
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            attempted_at=at,
-            status_code=code,
-            duration_ms=answer.duration_ms,
-            response_body=answer.body,
-            error=answer.error,
-            succeeded=ok,
+_FINISH_FIELDS = ["status", "queued", "last_status_code", "last_attempt_at", "last_error"]
+
+
+def _attempt_failed_rollback_unsafe(delivery: Delivery, *, answer: Answer, at, now) -> None:
+    """A failed attempt of a locked delivery: the endpoint's failure record, 410 or a failure
+    streak too long disables it, else the next attempt is scheduled (queued on commit when
+    near)."""
+    code = answer.status_code
+    endpoint = Endpoint.objects.filter(pk=delivery.endpoint_id)
+    endpoint.update(
+        failure_streak=F("failure_streak") + 1,
+        failing_since=Coalesce(F("failing_since"), at),
+        last_status=S.FAILED,
+        last_status_code=code,
+        last_delivery_at=now,
+    )
+    if code == 410:
+        delivery.fail()
+        delivery.save(update_fields=[*_FINISH_FIELDS, "updated_at"])
+        _endpoint_disable_rollback_unsafe(
+            delivery.endpoint_id, reason="The endpoint answered 410 Gone."
         )
-        if delivery.status != S.PENDING or delivery.attempts != attempt:
-            return  # resent or finished by another attempt meanwhile: only the log changes
+        return
+    failing_since = endpoint.values_list("failing_since", flat=True).first()
+    limit = timedelta(seconds=settings.WEBHOOKS_DISABLE_AFTER)
+    if failing_since is not None and now - failing_since >= limit:
+        _endpoint_disable_rollback_unsafe(
+            delivery.endpoint_id,
+            reason=f"No successful delivery since {failing_since.isoformat()}.",
+        )
+    delay = retry_delay_seconds(attempts=delivery.attempts, answer=answer)
+    if delay is None:
+        delivery.fail()
+        delivery.save(update_fields=[*_FINISH_FIELDS, "updated_at"])
+        return
+    delivery.next_attempt_at = now + timedelta(seconds=delay)
+    delivery.queued = delay <= settings.WEBHOOKS_BROKER_DELAY_MAX_SECONDS
+    delivery.save(update_fields=[*_FINISH_FIELDS, "next_attempt_at", "updated_at"])
+    if delivery.queued:
+        _deliver_send_on_commit(delivery.pk, int(delay * 1000))
+
+
+def _attempts_finish(results: list[tuple[Delivery, datetime, Answer]]) -> None:
+    """Records the answers of claimed attempts in one transaction: one log row each, and each
+    delivery that is still on that attempt (not resent or finished meanwhile) succeeds, fails
+    or is scheduled again. The deliveries are locked in id order, their endpoints written in
+    id order (two jobs finishing deliveries to the same endpoints cannot deadlock)."""
+    with transaction.atomic():
+        locked = {
+            delivery.pk: delivery
+            for delivery in Delivery.objects.select_for_update()
+            .filter(pk__in=[claimed.pk for claimed, _, _ in results])
+            .order_by("pk")
+        }
+        results = [r for r in results if r[0].pk in locked]  # else pruned or endpoint deleted
+        if not results:
+            return
+        DeliveryAttempt.objects.bulk_create(
+            [
+                DeliveryAttempt(
+                    delivery_id=claimed.pk,
+                    attempted_at=at,
+                    status_code=answer.status_code,
+                    duration_ms=answer.duration_ms,
+                    response_body=answer.body,
+                    error=answer.error,
+                    succeeded=answer.ok,
+                )
+                for claimed, at, answer in results
+            ]
+        )
         now = timezone.now()
-        delivery.last_status_code = code
-        delivery.last_attempt_at = at
-        delivery.last_error = answer.error or ("" if ok else f"HTTP {code}")
-        fields = ["status", "queued", "last_status_code", "last_attempt_at", "last_error"]
-        endpoint = Endpoint.objects.filter(pk=delivery.endpoint_id)
-        if ok:
+        succeeded = []
+        healthy: dict = {}  # endpoint → the code written as its success in this transaction
+        for claimed, at, answer in sorted(results, key=lambda r: (str(r[0].endpoint_id), r[1])):
+            delivery = locked[claimed.pk]
+            if delivery.status != S.PENDING or delivery.attempts != claimed.attempts:
+                continue  # resent or finished by another attempt meanwhile: only the log changes
+            code = answer.status_code
+            delivery.last_status_code = code
+            delivery.last_attempt_at = at
+            delivery.last_error = answer.error or ("" if answer.ok else f"HTTP {code}")
+            if not answer.ok:
+                healthy.pop(delivery.endpoint_id, None)
+                _attempt_failed_rollback_unsafe(delivery, answer=answer, at=at, now=now)
+                continue
             delivery.succeed()
-            delivery.save(update_fields=[*fields, "updated_at"])
+            delivery.updated_at = now
+            succeeded.append(delivery)
+            if healthy.get(delivery.endpoint_id) == code:
+                continue
+            healthy[delivery.endpoint_id] = code
             # A healthy endpoint's row is rewritten at most once a second, so concurrent
             # successful deliveries to it do not queue on its row lock.
-            endpoint.exclude(
+            Endpoint.objects.filter(pk=delivery.endpoint_id).exclude(
                 failure_streak=0,
                 last_status=S.SUCCEEDED,
                 last_status_code=code,
@@ -349,38 +488,56 @@ def _attempt_finish(delivery_id, *, attempt: int, answer: Answer, at: datetime) 
                 last_status_code=code,
                 last_delivery_at=now,
             )
-            return
-        endpoint.update(
-            failure_streak=F("failure_streak") + 1,
-            failing_since=Coalesce(F("failing_since"), at),
-            last_status=S.FAILED,
-            last_status_code=code,
-            last_delivery_at=now,
+        for delivery in succeeded:
+            # One plain UPDATE each: bulk_update's CASE per field and row cost ~2 ms of Python
+            # per delivery, several times these statements.
+            Delivery.objects.filter(pk=delivery.pk).update(
+                **{name: getattr(delivery, name) for name in _FINISH_FIELDS}, updated_at=now
+            )
+
+
+_post_pool: ThreadPoolExecutor | None = None
+_post_pool_lock = threading.Lock()
+
+
+def _posts_pool() -> ThreadPoolExecutor:
+    global _post_pool  # one pool per process, made on first use
+    with _post_pool_lock:
+        if _post_pool is None:
+            # Threads are made as needed and reused when idle. A job brings at most
+            # WEBHOOKS_POST_THREADS POSTs and a worker process runs far fewer than 64 jobs at
+            # once, so no job's POSTs wait behind another's (its time limit is one lease).
+            _post_pool = ThreadPoolExecutor(
+                max_workers=settings.WEBHOOKS_POST_THREADS * 64, thread_name_prefix="webhooks-post"
+            )
+        return _post_pool
+
+
+def _attempts_run(**which) -> None:
+    """Claims, POSTs and records the attempts of the deliveries `which` filters. The signed POSTs
+    of several deliveries go out side by side (a slow endpoint does not hold up the others),
+    and no database connection is held open in a transaction while they run."""
+    claimed = _attempts_start(**which)
+    if not claimed:
+        return
+    if settings.JOBS_FAULT_DELAY_SECONDS:
+        time.sleep(settings.JOBS_FAULT_DELAY_SECONDS)
+    # The same bytes for every endpoint of an event (each signs them with its own secrets).
+    bodies = {d.event_id: body_encode(d.event.payload()) for d in claimed}
+
+    def post(delivery: Delivery) -> tuple[Delivery, datetime, Answer]:
+        body = bodies[delivery.event_id]
+        headers = headers_sign(
+            message_id=delivery.event_id, body=body, secrets_=delivery.endpoint.signing_secrets()
         )
-        if code == 410:
-            delivery.fail()
-            delivery.save(update_fields=[*fields, "updated_at"])
-            _endpoint_disable_rollback_unsafe(
-                delivery.endpoint_id, reason="The endpoint answered 410 Gone."
-            )
-            return
-        failing_since = endpoint.values_list("failing_since", flat=True).first()
-        limit = timedelta(seconds=settings.WEBHOOKS_DISABLE_AFTER)
-        if failing_since is not None and now - failing_since >= limit:
-            _endpoint_disable_rollback_unsafe(
-                delivery.endpoint_id,
-                reason=f"No successful delivery since {failing_since.isoformat()}.",
-            )
-        delay = retry_delay_seconds(attempts=delivery.attempts, answer=answer)
-        if delay is None:
-            delivery.fail()
-            delivery.save(update_fields=[*fields, "updated_at"])
-            return
-        delivery.next_attempt_at = now + timedelta(seconds=delay)
-        delivery.queued = delay <= settings.WEBHOOKS_BROKER_DELAY_MAX_SECONDS
-        delivery.save(update_fields=[*fields, "next_attempt_at", "updated_at"])
-        if delivery.queued:
-            _deliver_send_on_commit(delivery.pk, int(delay * 1000))
+        at = timezone.now()
+        return delivery, at, target_post(delivery.endpoint.url, body=body, headers=headers)
+
+    if len(claimed) == 1:
+        results = [post(claimed[0])]
+    else:
+        results = list(_posts_pool().map(post, claimed))
+    _attempts_finish(results)
 
 
 def delivery_attempt(*, delivery_id) -> None:
@@ -388,17 +545,15 @@ def delivery_attempt(*, delivery_id) -> None:
     the `webhook_deliver_job` actor only. Safe to run any number of times: it locks the delivery
     and does nothing unless it is PENDING and due. Queues the next retry on commit when it is
     near; a far one is sent by the sweep when due."""
-    delivery = _attempt_start(delivery_id)
-    if delivery is None:
-        return
-    endpoint, event = delivery.endpoint, delivery.event
-    body = body_encode(event.payload())
-    headers = headers_sign(message_id=event.id, body=body, secrets_=endpoint.signing_secrets())
-    if settings.JOBS_FAULT_DELAY_SECONDS:
-        time.sleep(settings.JOBS_FAULT_DELAY_SECONDS)
-    at = timezone.now()
-    answer = target_post(endpoint.url, body=body, headers=headers)
-    _attempt_finish(delivery.pk, attempt=delivery.attempts, answer=answer, at=at)
+    _attempts_run(pk=delivery_id)
+
+
+def events_deliver(*, event_ids: list[str]) -> None:
+    """The event job: the first attempt of each delivery of new events (one message for them,
+    so the change that wrote an event hands no message per endpoint to the broker). Called by
+    the `webhook_event_job` actor only. The deliveries are claimed, POSTed and recorded as
+    `delivery_attempt` does, together; safe to run any number of times."""
+    _attempts_run(event_id__in=event_ids)
 
 
 # --- staff and integrator actions -----------------------------------------------------------

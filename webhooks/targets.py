@@ -8,7 +8,9 @@ answer that changes between the check and the connect (rebinding) cannot redirec
 """
 
 import ipaddress
+import logging
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -39,6 +41,10 @@ class Answer:
     body: str
     error: str
     retry_after: float | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
 
 
 def _address_allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -94,6 +100,54 @@ def target_resolve(url: str) -> Target:
     return Target(scheme=scheme, host=host, port=port, path=path, address=str(addresses[0]))
 
 
+_POOLS_MAX = 256
+
+
+class _NotPoolFull(logging.Filter):
+    """More POSTs at once than a pool keeps connections is normal here (block=False): the
+    extra connection is closed after use, without a warning per request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Connection pool is full")
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_NotPoolFull())
+_pools: dict[tuple, urllib3.HTTPConnectionPool] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool_for(target: Target) -> urllib3.HTTPConnectionPool:
+    """The process's connection pool for this checked address (with its scheme, port and TLS
+    name), made on first use: a connection the endpoint keeps alive is reused, but only for a
+    send whose check resolved to that same address. The least recently made pool beyond
+    _POOLS_MAX is closed."""
+    key = (target.scheme, target.address, target.port, target.host)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is not None:
+            return pool
+        common = {
+            "port": target.port,
+            "retries": False,
+            "maxsize": settings.WEBHOOKS_POST_THREADS,  # idle connections kept
+            "block": False,  # more POSTs at once open more connections, closed after use
+        }
+        if target.scheme == "https":
+            pool = urllib3.HTTPSConnectionPool(
+                target.address,
+                server_hostname=target.host,
+                assert_hostname=target.host,
+                cert_reqs="CERT_REQUIRED",
+                **common,
+            )
+        else:
+            pool = urllib3.HTTPConnectionPool(target.address, **common)
+        _pools[key] = pool
+        while len(_pools) > _POOLS_MAX:
+            _pools.pop(next(iter(_pools))).close()
+        return pool
+
+
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -111,9 +165,10 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def target_post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
-    """POSTs once: resolved and checked now, connected to the checked address, WEBHOOKS_TIMEOUT
-    seconds at most for connect and for each read, redirects not followed, the first 1 KB of
-    the answer kept. Never raises for a network failure: it is the answer's `error`."""
+    """POSTs once: resolved and checked now, connected to the checked address (a kept-alive
+    connection to that address is reused), WEBHOOKS_TIMEOUT seconds at most for connect and for
+    each read, redirects not followed, the first 1 KB of the answer kept. Never raises for a
+    network failure: it is the answer's `error`."""
     started = time.monotonic()
 
     def elapsed() -> int:
@@ -130,31 +185,30 @@ def target_post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
     if ":" in target.host and target.port == default_port:
         host_header = f"[{target.host}]"
-    common = {"port": target.port, "timeout": timeout, "retries": False, "maxsize": 1}
-    if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            target.address,
-            server_hostname=target.host,
-            assert_hostname=target.host,
-            cert_reqs="CERT_REQUIRED",
-            **common,
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(target.address, **common)
+    pool = _pool_for(target)
+    request = {
+        "body": body,
+        "headers": {**headers, "Host": host_header},
+        "redirect": False,
+        "preload_content": False,
+        "assert_same_host": False,
+        "timeout": timeout,
+    }
     try:
-        response = pool.urlopen(
-            "POST",
-            target.path,
-            body=body,
-            headers={**headers, "Host": host_header},
-            redirect=False,
-            preload_content=False,
-            assert_same_host=False,
-        )
+        try:
+            response = pool.urlopen("POST", target.path, **request)
+        except urllib3.exceptions.ProtocolError:
+            if elapsed() >= 1000:
+                raise
+            # At once: most likely a kept-alive connection the endpoint had closed. Once more on
+            # a new one (at worst a second copy with the same webhook-id, which receivers drop).
+            response = pool.urlopen("POST", target.path, **request)
         try:
             kept = response.read(RESPONSE_KEEP_BYTES, decode_content=False) or b""
         except urllib3.exceptions.HTTPError:
             kept = b""
+        if response.length_remaining != 0:
+            response.close()  # unread answer left (or chunked): the connection is not reused
         response.release_conn()
         return Answer(
             response.status,
@@ -166,5 +220,3 @@ def target_post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     except urllib3.exceptions.HTTPError as exc:
         reason = getattr(exc, "reason", None) or exc
         return Answer(None, elapsed(), "", f"{type(exc).__name__}: {reason}"[:2000], None)
-    finally:
-        pool.close()

@@ -22,6 +22,19 @@ def webhook_deliver_job(delivery_id: str) -> None:
 
 
 @dramatiq.actor(
+    actor_name="webhook_event_job",
+    queue_name=settings.JOBS_QUEUES["webhooks"],
+    # As above. Its deliveries' POSTs run side by side (at most WEBHOOKS_POST_THREADS of them),
+    # so one attempt's lease covers them.
+    max_retries=3,
+    time_limit=int(services.attempt_lease_seconds() * 1000),
+    **RETRY_BACKOFF,
+)
+def webhook_event_job(event_ids: list[str]) -> None:
+    services.events_deliver(event_ids=event_ids)
+
+
+@dramatiq.actor(
     actor_name="webhooks_sweep",
     queue_name=settings.JOBS_QUEUES["webhooks"],
     max_retries=0,

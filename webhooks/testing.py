@@ -32,7 +32,9 @@ class Received:
 class Receiver:
     """`Receiver(secrets=[...])` answers `status` (or what `respond(received)` returns: a
     status code, or (code, headers)); `.url`, `.received`, `.stop()`. A request whose
-    signature no secret verifies is answered 400 and recorded in `.rejected`."""
+    signature no secret verifies is answered 400 and recorded in `.rejected`; one whose body
+    ended before its Content-Length (the sender died mid-request: a drill's SIGKILL) is counted
+    in `.truncated` instead, since nothing was signed wrong."""
 
     def __init__(
         self,
@@ -47,6 +49,7 @@ class Receiver:
         self.respond = respond
         self.received: list[Received] = []
         self.rejected: list[tuple[dict, bytes, str]] = []
+        self.truncated = 0
         self.lock = threading.Lock()
         receiver = self
 
@@ -57,6 +60,10 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    with receiver.lock:
+                        receiver.truncated += 1
+                    return  # the sender is gone: no one to answer
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 code, extra = receiver._handle(headers, body)
                 self.send_response(code)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from conftest import TEST_CONTEXT, order_make
 from orders.services import order_change_state
 from payments.tests.conftest import order_paid_make
-from webhooks.models import Delivery, DeliveryStatus, Endpoint, Event
+from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, Endpoint, Event
 from webhooks.services import delivery_sweep, endpoint_secret_rotate
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -330,3 +330,105 @@ def test_messages_handed_to_the_background_publisher_are_delivered(
 
     # then
     assert sorted(r.event["type"] for r in target.received) == ["order.created", "order.paid"]
+
+
+def test_an_event_is_one_message_whose_job_delivers_to_every_endpoint(
+    receiver, endpoint_for, jobs, settings
+):
+    # given three endpoints, one of them failing once
+    answers = iter([500])
+    targets = [receiver(), receiver(), receiver(respond=lambda received: next(answers, 204))]
+    for target in targets:
+        endpoint_for(target, events=["order.created"])
+
+    # when an order is created
+    order_make()
+
+    # then the change queued one message for its event, not one per delivery
+    (message,) = jobs.queued(settings.JOBS_QUEUES["webhooks"])
+    assert message.actor_name == "webhook_event_job"
+    assert message.args == ([Event.objects.get().id],)
+    assert Delivery.objects.filter(status=DeliveryStatus.PENDING, queued=True).count() == 3
+
+    # and once drained each endpoint has it once verified (the failing one after its retry,
+    # a message of its own), every attempt logged
+    jobs.drain()
+    for target in targets:
+        assert not target.rejected
+        assert len(set(target.ids())) == 1
+    assert [len(target.received) for target in targets] == [1, 1, 2]
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SUCCEEDED}
+    assert sorted(Delivery.objects.values_list("attempts", flat=True)) == [1, 1, 2]
+    assert DeliveryAttempt.objects.count() == 4
+
+
+def test_deliveries_beyond_one_jobs_posts_go_as_messages_of_their_own(
+    receiver, endpoint_for, jobs, settings
+):
+    # given three endpoints and jobs that POST at most two deliveries at a time
+    settings.WEBHOOKS_POST_THREADS = 2
+    targets = [receiver() for _ in range(3)]
+    for target in targets:
+        endpoint_for(target, events=["order.created"])
+
+    # when
+    order_make()
+    jobs.drain()
+
+    # then every endpoint got the event once
+    assert [len(target.received) for target in targets] == [1, 1, 1]
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SUCCEEDED}
+
+
+def test_the_background_publisher_gathers_events_into_one_message(
+    receiver, endpoint_for, jobs, settings
+):
+    # given the publisher thread (as in production) lingering long enough to gather
+    from webhooks.publisher import publisher
+
+    settings.WEBHOOKS_PUBLISH_IN_BACKGROUND = True
+    settings.WEBHOOKS_PUBLISH_LINGER_SECONDS = 2
+    target = receiver()
+    endpoint_for(target, events=["order.created"])
+
+    # when three orders are created within the linger
+    for _ in range(3):
+        order_make()
+    publisher.flush()
+
+    # then their three events went as one message, and all arrived
+    (message,) = jobs.queued(settings.JOBS_QUEUES["webhooks"])
+    assert sorted(message.args[0]) == sorted(Event.objects.values_list("id", flat=True))
+    jobs.drain()
+    assert len(set(target.ids())) == 3
+
+
+def test_a_new_delivery_is_written_with_every_column_that_is_not_null():
+    # given the columns the event's INSERT writes (without model instances)
+    from django.db.models import NOT_PROVIDED
+
+    from webhooks.services import DELIVERY_INSERT_FIELDS
+
+    # then every other column of the model is nullable and has no default it would miss
+    for field in Delivery._meta.concrete_fields:
+        if field.name not in DELIVERY_INSERT_FIELDS:
+            assert field.null and field.default in (None, NOT_PROVIDED), field.name
+
+
+def test_the_deliveries_of_an_event_are_written_as_the_model_would(receiver, endpoint_for):
+    # given two subscribed endpoints
+    first, second = endpoint_for(receiver()), endpoint_for(receiver())
+
+    # when an event is written
+    order_make()
+
+    # then each has a PENDING delivery due at the event's time, waiting for its message
+    event = Event.objects.get()
+    deliveries = Delivery.objects.filter(event=event)
+    assert {d.endpoint_id for d in deliveries} == {first.pk, second.pk}
+    for delivery in deliveries:
+        assert delivery.status == DeliveryStatus.PENDING
+        assert (delivery.attempts, delivery.queued, delivery.last_error) == (0, True, "")
+        assert delivery.next_attempt_at == event.created_at
+        assert delivery.last_status_code is None and delivery.last_attempt_at is None
+        assert delivery.created_at >= event.created_at and delivery.updated_at

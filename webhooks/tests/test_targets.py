@@ -110,3 +110,53 @@ def test_a_target_that_became_private_is_refused_at_send_time(
     (attempt, *_) = delivery.attempt_log.all()
     assert attempt.status_code is None
     assert "not allowed" in attempt.error
+
+
+def test_a_kept_alive_connection_is_reused_only_for_the_same_checked_address(settings):
+    # given a receiver that keeps connections alive (HTTP/1.1) and counts them
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from webhooks.targets import Target, _pool_for, target_post
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    settings.WEBHOOKS_REQUIRE_HTTPS = False
+    connections = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self):
+            super().setup()
+            connections.append(self.client_address)
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://localhost:{server.server_address[1]}/hook"
+
+        # when two deliveries are POSTed one after the other
+        answers = [target_post(url, body=b"{}", headers={}) for _ in range(2)]
+
+        # then both arrived over one connection
+        assert [a.status_code for a in answers] == [204, 204]
+        assert len(connections) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    # and a pool is only ever shared by sends whose check resolved to the same address
+    first = Target("http", "example.com", 80, "/", "93.184.216.34")
+    assert _pool_for(first) is _pool_for(Target("http", "example.com", 80, "/x", "93.184.216.34"))
+    moved = Target("http", "example.com", 80, "/", "10.0.0.1")
+    assert _pool_for(first) is not _pool_for(moved)
+    assert _pool_for(moved).host == "10.0.0.1"
