@@ -327,7 +327,7 @@ def _process(imp: Import, budget: float) -> str:
         if fault_delay and batch_no == done:
             time.sleep(fault_delay)  # drills: a worker killed here has committed one batch
     imp.refresh_from_db(fields=["created", "updated"])
-    engine.statistics_refresh(rows_written=imp.created + imp.updated)
+    engine.statistics_refresh(rows_written=imp.created + imp.updated, rows_rewritten=imp.updated)
     return _finish(imp.pk, status=S.COMPLETED, rate=progress.rate(total))
 
 

@@ -227,6 +227,33 @@ def test_a_large_import_leaves_the_planner_statistics_of_what_it_wrote(run_impor
         assert cursor.fetchone()[0] == 30
 
 
+@requires_postgres()
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.empty_catalogue
+def test_an_import_that_rewrote_a_fifth_of_the_skus_vacuums_them(run_import):
+    # given 30 imported SKUs (autovacuum may be off or late)
+    from django.db import connection
+
+    def vacuumed() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'catalogue_sku'"
+            )
+            return cursor.fetchone()[0]
+
+    rows = "".join(f"VAC-{i},Vac {i},1.00,Prints\n" for i in range(30))
+    run_import("sku,name,price,category\n" + rows)
+    before = vacuumed()
+
+    # when a second file changes the price of 10 of them (a third: over a fifth)
+    changed = "".join(f"VAC-{i},2.00\n" for i in range(10))
+    imp = run_import("sku,price\n" + changed)
+
+    # then their table was vacuumed (its dead rows reclaimed) before COMPLETED
+    assert imp.status == ImportStatus.COMPLETED and imp.updated == 10
+    assert vacuumed() == before + 1
+
+
 def test_rows_with_the_same_product_are_variants_of_one_product(run_import):
     imp = run_import(
         "sku,product,name,category\nTEE-S,tee,T-shirt,Textiles\nTEE-M,TEE,T-shirt,Textiles\n"
