@@ -196,6 +196,19 @@ def test_of_two_deleted_skus_with_one_code_the_latest_deleted_is_restored(run_im
     assert old.deleted_at is not None
 
 
+def _table_counts(column: str) -> dict:
+    """PostgreSQL's per-table maintenance counter `column` (analyze_count, vacuum_count) of
+    the tables an import writes."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT relname, {column} FROM pg_stat_user_tables WHERE relname IN "
+            "('catalogue_product', 'catalogue_sku', 'inventory_stocklevel')"
+        )
+        return dict(cursor.fetchall())
+
+
 @requires_postgres()
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.empty_catalogue
@@ -203,15 +216,7 @@ def test_a_large_import_leaves_the_planner_statistics_of_what_it_wrote(run_impor
     # given catalogue tables the planner has never analyzed (autovacuum may be off or late)
     from django.db import connection
 
-    def analyzed() -> dict:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT relname, analyze_count FROM pg_stat_user_tables WHERE relname IN "
-                "('catalogue_product', 'catalogue_sku', 'inventory_stocklevel')"
-            )
-            return dict(cursor.fetchall())
-
-    before = analyzed()
+    before = _table_counts("analyze_count")
 
     # when an import writes more than a tenth of them
     rows = "".join(f"ST-{i},Stat {i},1.00,1,Prints\n" for i in range(30))
@@ -220,7 +225,7 @@ def test_a_large_import_leaves_the_planner_statistics_of_what_it_wrote(run_impor
     # then they were analyzed before it reported COMPLETED (a bulk delete of what it imported
     # plans with real row counts: without them it ran past five minutes)
     assert imp.status == ImportStatus.COMPLETED
-    after = analyzed()
+    after = _table_counts("analyze_count")
     assert all(after[table] > before.get(table, 0) for table in after), (before, after)
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'catalogue_sku'")
@@ -232,18 +237,9 @@ def test_a_large_import_leaves_the_planner_statistics_of_what_it_wrote(run_impor
 @pytest.mark.empty_catalogue
 def test_an_import_that_rewrote_a_fifth_of_the_skus_vacuums_them(run_import):
     # given 30 imported SKUs (autovacuum may be off or late)
-    from django.db import connection
-
-    def vacuumed() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'catalogue_sku'"
-            )
-            return cursor.fetchone()[0]
-
     rows = "".join(f"VAC-{i},Vac {i},1.00,Prints\n" for i in range(30))
     run_import("sku,name,price,category\n" + rows)
-    before = vacuumed()
+    before = _table_counts("vacuum_count")["catalogue_sku"]
 
     # when a second file changes the price of 10 of them (a third: over a fifth)
     changed = "".join(f"VAC-{i},2.00\n" for i in range(10))
@@ -251,7 +247,7 @@ def test_an_import_that_rewrote_a_fifth_of_the_skus_vacuums_them(run_import):
 
     # then their table was vacuumed (its dead rows reclaimed) before COMPLETED
     assert imp.status == ImportStatus.COMPLETED and imp.updated == 10
-    assert vacuumed() == before + 1
+    assert _table_counts("vacuum_count")["catalogue_sku"] == before + 1
 
 
 def test_rows_with_the_same_product_are_variants_of_one_product(run_import):
