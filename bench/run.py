@@ -625,8 +625,9 @@ def misses_markdown(rows: list[Row], *, load: float) -> list[str]:
                          f"({row.p95_ms / int(limit.group(1)):.1f}x the bar)")  # fmt: skip
         share = re.search(r">= (\d+) ?%", row.bar)
         if share and row.ratio is not None:
+            short = int(share.group(1)) - row.ratio * 100
             parts.append(f"{row.ratio:.0%} of the ceiling against {share.group(1)} % "
-                         f"({int(share.group(1)) - row.ratio * 100:.0f} points short)")  # fmt: skip
+                         + (f"({short:.0f} points short)" if short > 0 else "(met)"))  # fmt: skip
         lines.append(f"- {row.operation}: " + ("; ".join(parts) or row.notes))
     return lines if len(lines) > 2 else []
 
