@@ -103,17 +103,25 @@ def _apply_rollback_unsafe(
     StockMovement.objects.bulk_create(movements)
     for sku_id in sorted(touched):
         level = levels[sku_id]
-        threshold = level.sku.low_stock_threshold
-        if level.sku.track_inventory and before[sku_id] > threshold >= level.available:
-            stock_low.send(
-                sender=StockLevel,
-                sku=level.sku,
-                on_hand=level.on_hand,
-                allocated=level.allocated,
-                available=level.available,
-                threshold=threshold,
-            )
+        _stock_low_if_crossed(
+            level.sku, before=before[sku_id], on_hand=level.on_hand, allocated=level.allocated
+        )
     return movements
+
+
+def _stock_low_if_crossed(sku, *, before: int, on_hand: int, allocated: int) -> None:
+    """Sends `stock_low` (inside the transaction) when a tracked SKU's available stock went from
+    above its threshold to at or below it: once per crossing."""
+    threshold, available = sku.low_stock_threshold, on_hand - allocated
+    if sku.track_inventory and before > threshold >= available:
+        stock_low.send(
+            sender=StockLevel,
+            sku=sku,
+            on_hand=on_hand,
+            allocated=allocated,
+            available=available,
+            threshold=threshold,
+        )
 
 
 def _allocate_postgresql_sql(*, levels: str, movements: str, skus: int, lines: int, actor: str):
@@ -264,17 +272,8 @@ def stock_allocate_rollback_unsafe(
         )
     for sku_id in sorted(wanted):
         on_hand, allocated, _ = after[sku_id]
-        sku = skus[sku_id]
-        threshold, now_available = sku.low_stock_threshold, on_hand - allocated
-        if sku.track_inventory and now_available + wanted[sku_id] > threshold >= now_available:
-            stock_low.send(
-                sender=StockLevel,
-                sku=sku,
-                on_hand=on_hand,
-                allocated=allocated,
-                available=now_available,
-                threshold=threshold,
-            )
+        before = on_hand - allocated + wanted[sku_id]
+        _stock_low_if_crossed(skus[sku_id], before=before, on_hand=on_hand, allocated=allocated)
 
 
 def stock_deallocate_rollback_unsafe(*, lines: Sequence[StockLine], order_id, actor) -> None:
