@@ -15,13 +15,27 @@ MAX_STOCK = 1_000_000_000
 
 
 class AttributesField(serializers.DictField):
-    """A JSON object of free attributes (at most 50 keys)."""
+    """A JSON object of free attributes (at most 50 keys), with no NUL character in any key or
+    string at any depth: PostgreSQL's jsonb cannot store one (SQLite can), so it is refused on
+    both databases alike."""
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
         if len(value) > 50:
             raise serializers.ValidationError("At most 50 attributes.")
+        if _holds_nul(value):
+            raise serializers.ValidationError("Attributes may not contain NUL characters.")
         return value
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 class _CodeField(serializers.RegexField):

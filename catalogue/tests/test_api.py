@@ -237,6 +237,11 @@ def test_manager_creates_a_product_with_its_skus_and_stock(api, shop):
          "skus.1.sku"),
         ({"active": "yes"}, "active"),
         ({"attributes": ["not", "an", "object"]}, "attributes"),
+        # PostgreSQL's jsonb cannot hold a NUL character: refused, wherever it hides.
+        ({"attributes": {"glaze\u0000": "celadon"}}, "attributes"),
+        ({"attributes": {"glaze": ["celadon", {"note": "a\u0000b"}]}}, "attributes"),
+        ({"skus": [{"sku": "X-1", "price": "1.00", "attributes": {"k": "\u0000"}}]},
+         "skus.0.attributes"),
         ({"category_id": "6d7d2f0e-0000-4000-8000-000000000000"}, "category_id"),
         ({"colour": "red"}, "colour"),
     ],
