@@ -174,6 +174,14 @@ DATABASE_BULK_STATEMENT_TIMEOUT = float(os.environ.get("DATABASE_BULK_STATEMENT_
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"]["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
+    # Parameters travel apart from the SQL (psycopg's server-side binding), so psycopg prepares
+    # a statement the second time a connection runs it: the server parses and plans each of a
+    # request's statements once per connection instead of every time, and no query is formatted
+    # in Python. Off with DATABASE_SERVER_SIDE_BINDING=false (e.g. behind PgBouncer in
+    # transaction mode, where prepared statements do not survive a switch of server session).
+    if env_bool("DATABASE_SERVER_SIDE_BINDING", True):
+        DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2
     if DATABASE_STATEMENT_TIMEOUT > 0:
         DATABASES["default"]["OPTIONS"]["options"] = (
             f"-c statement_timeout={int(DATABASE_STATEMENT_TIMEOUT * 1000)}"

@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Model
@@ -84,14 +85,26 @@ def _claim_insert(*, client, method, key, fingerprint, owner, now) -> int | None
     ttl = timedelta(hours=settings.PAYMENT_IDEMPOTENCY_TTL_HOURS)
     params = [client, method, key, fingerprint, IdempotencyState.IN_PROGRESS, owner]
     params += [adapt(now + _lease()), adapt(now), adapt(now + ttl)]
-    with _own_transaction(db), db.cursor() as cursor:
+    with _own_transaction(db):
         if db.vendor == "postgresql":
-            cursor.execute(_CLAIM_SQL_POSTGRESQL, params)
-            cursor.nextset()  # the INSERT's result, after set_config's
+            _, row = _execute_two_statements(db, _CLAIM_SQL_POSTGRESQL, params)
         else:
-            cursor.execute(_CLAIM_SQL, params)
-        row = cursor.fetchone()
+            with db.cursor() as cursor:
+                cursor.execute(_CLAIM_SQL, params)
+                row = cursor.fetchone()
     return row[0] if row else None
+
+
+def _execute_two_statements(db, sql: str, params) -> tuple[int, tuple | None]:
+    """Runs a PostgreSQL query of two statements (a set_config, then the statement whose result
+    counts) in one round trip; returns the second's row count and first row. A query of two
+    statements cannot be a prepared statement, so these bind their parameters on the client
+    side (the settings turn on server-side binding for every other query)."""
+    db.ensure_connection()
+    with db.wrap_database_errors, psycopg.ClientCursor(db.connection) as cursor:
+        cursor.execute(sql, params)
+        cursor.nextset()  # the second statement's result, after set_config's
+        return cursor.rowcount, (cursor.fetchone() if cursor.description else None)
 
 
 def idempotency_claim(*, client: str, method: str, key: str, fingerprint: str) -> Claim:
@@ -204,11 +217,13 @@ def idempotency_complete_with_insert(
     if statement_timeout_ms is not None:
         sql = "SELECT set_config('statement_timeout', %s, true); " + sql
         params.insert(0, f"{statement_timeout_ms}ms")
-    with _own_transaction(db), db.cursor() as cursor:
-        cursor.execute(sql, params)
-        if statement_timeout_ms is not None:
-            cursor.nextset()  # the INSERT's result, after set_config's
-        stored = cursor.rowcount
+    with _own_transaction(db):
+        if statement_timeout_ms is None:
+            with db.cursor() as cursor:
+                cursor.execute(sql, params)
+                stored = cursor.rowcount
+        else:
+            stored, _ = _execute_two_statements(db, sql, params)
     if not stored:
         raise IdempotencyInProgress("This call's idempotency key was taken over by a retry.")
 

@@ -68,7 +68,12 @@ def test_database_connections_persist_and_time_out_by_default():
     assert json.loads(result.stdout) == [
         60,
         True,
-        {"connect_timeout": 5, "options": "-c statement_timeout=5000"},
+        {
+            "connect_timeout": 5,
+            "server_side_binding": True,
+            "prepare_threshold": 2,
+            "options": "-c statement_timeout=5000",
+        },
     ]
 
 
