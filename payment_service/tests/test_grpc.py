@@ -334,6 +334,30 @@ def test_two_concurrent_refunds_above_the_payment_one_is_refused(stub):
 # --- the server: auth, request ids, health, reflection, shutdown ---------------------------
 
 
+@requires_postgres()
+def test_calls_after_the_database_dropped_the_servers_connections_succeed(stub):
+    from django.db import connection
+
+    # given server threads holding connections, which the database then terminates
+    # (as a restart or an idle timeout would)
+    for n in range(8):
+        stub.CreatePayment(create_request(f"before-{n}"), metadata=auth(), timeout=10)
+    others = "datname = current_database() AND pid <> pg_backend_pid()"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}")  # noqa: S608
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            cursor.execute(f"SELECT count(*) FROM pg_stat_activity WHERE {others}")  # noqa: S608
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.02)
+
+    # when calls come in again, then each is served on a new connection, none fails
+    for n in range(8):
+        stub.CreatePayment(create_request(f"after-{n}"), metadata=auth(), timeout=10)
+    assert Payment.objects.filter(reference="ORD-1").count() == 16
+
+
 @pytest.mark.parametrize("metadata", [(), (("authorization", "Bearer wrong"),)])
 def test_calls_without_the_token_are_unauthenticated(stub, metadata):
     code, _ = refused(stub.CreatePayment, create_request(), metadata=metadata)
