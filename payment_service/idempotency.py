@@ -57,23 +57,23 @@ def _nowait() -> dict:
 _ANSWER_FIELD = IdempotencyRecord._meta.get_field("answer")
 _IN_PROGRESS = IdempotencyState.IN_PROGRESS.value
 _DONE = IdempotencyState.DONE.value
-_CLAIM_COLUMNS = (
+_CLAIM_SQL = (
     "INSERT INTO payment_service_idempotency (client, method, key, fingerprint, state, owner,"
-    " lease_until, answer, created_at, expires_at)"
+    " lease_until, answer, created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, NULL,"
+    " %s, %s) ON CONFLICT (client, method, key) DO NOTHING RETURNING id"
 )
-_CLAIM_CONFLICT = " ON CONFLICT (client, method, key) DO NOTHING RETURNING id"
-_CLAIM_SQL = _CLAIM_COLUMNS + " VALUES (%s, %s, %s, %s, %s, %s, %s, NULL, %s, %s)" + _CLAIM_CONFLICT
 # The claim need not wait for its own disk flush: the call's effect commits after it, and that
 # commit's flush carries the claim too. A crash before then loses the claim together with the
 # call, which its caller retries. One flush per call. `set_config(…, true)` lasts until the end
 # of the statement's own transaction, whose commit reads it; it is one statement (not a
 # `SELECT set_config(…); INSERT …` query) so that it can be prepared (`_prepared_cursor`).
 _CLAIM_SQL_POSTGRESQL = (
-    _CLAIM_COLUMNS
-    + " SELECT %s, %s, %s, %s, %s, %s, %s, NULL, %s, %s"
-    + " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
-    + _CLAIM_CONFLICT
+    "INSERT INTO payment_service_idempotency (client, method, key, fingerprint, state, owner,"
+    " lease_until, answer, created_at, expires_at) SELECT %s, %s, %s, %s, %s, %s, %s, NULL,"
+    " %s, %s FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
+    " ON CONFLICT (client, method, key) DO NOTHING RETURNING id"
 )
+_PREPARE_ONLY_WHEN_ASKED = 2**31 - 1
 _STATEMENT_TIMEOUT_SQL = "SELECT set_config('statement_timeout', %s, true)"
 
 
@@ -99,7 +99,13 @@ def _prepared_cursor(db):
     db.close_if_health_check_failed()
     db.ensure_connection()
     db.validate_thread_sharing()
-    with db.wrap_database_errors, Cursor(db.connection) as cursor:
+    raw = db.connection
+    if raw.prepare_threshold is None:
+        # Django opens its connections with psycopg's preparing off (None), which refuses even
+        # `prepare=True`. Django's own cursors never prepare whatever this says; a threshold
+        # no statement reaches leaves preparing to the statements that ask for it, these.
+        raw.prepare_threshold = _PREPARE_ONLY_WHEN_ASKED
+    with db.wrap_database_errors, Cursor(raw) as cursor:
         yield cursor
 
 

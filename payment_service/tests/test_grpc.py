@@ -344,10 +344,10 @@ def test_calls_after_the_database_dropped_the_servers_connections_succeed(stub):
         stub.CreatePayment(create_request(f"before-{n}"), metadata=auth(), timeout=10)
     others = "datname = current_database() AND pid <> pg_backend_pid()"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}")  # noqa: S608
+        cursor.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            cursor.execute(f"SELECT count(*) FROM pg_stat_activity WHERE {others}")  # noqa: S608
+            cursor.execute(f"SELECT count(*) FROM pg_stat_activity WHERE {others}")
             if cursor.fetchone()[0] == 0:
                 break
             time.sleep(0.02)
