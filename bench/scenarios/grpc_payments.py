@@ -5,17 +5,26 @@ calls, p95 <= 20 ms and >= 50 % of a bare grpcio unary call doing one INSERT.
     python bench/scenarios/grpc_payments.py --database-url postgres://… --out rows.json
 
 Creates its own database (bench_grpc_payments_…) with the payment service's tables and one
-bare table, and starts two servers on free 127.0.0.1 ports, each with 16 worker threads:
+bare table, and starts two services on free 127.0.0.1 ports, each SERVER_PROCESSES (2) server
+processes sharing its port with SO_REUSEPORT, 16 worker threads per process:
 
-- the product: `manage.py rungrpc` (auth interceptor, request ids, per-call log line,
-  idempotency claim, the acquirer, the payment and its stored answer in one transaction,
-  CONN_MAX_AGE=60 as in production);
-- the ceiling: this script with --bare-server, a plain grpcio server whose CreatePayment
-  handler does one INSERT with psycopg (a connection per thread) and answers a Payment.
+- the product: `manage.py rungrpc --processes 2` (auth interceptor, request ids, per-call log
+  line, idempotency claim, the acquirer, the payment and its stored answer, CONN_MAX_AGE=60
+  and DATABASE_STATEMENT_TIMEOUT as in production);
+- the ceiling: this script with --bare-server, plain grpcio servers forked the same way, whose
+  CreatePayment handler does one INSERT with psycopg (a connection per thread) and answers a
+  Payment.
 
-A client process runs 16 threads, each a blocking unary call after another with a new
-idempotency key, in rounds alternating ceiling / product (same machine state for both); each
-round is bounded in calls and seconds. Writes the rows of COMMON.md's contract to --out.
+The process count is the same for both, as the HTTP ceilings share gunicorn's settings: one
+Python process serves its calls under one GIL, and the machine has two cores.
+
+The client is CLIENT_PROCESSES (2) processes x 8 threads, the same for both sides, each thread a
+blocking unary call after another with a new idempotency key and a 10 s deadline, in rounds
+alternating ceiling / product (same machine state for both); each round is bounded in calls and
+seconds. One client process of 16 threads queued every call's own Python work (building the
+request, reading the answer) behind one GIL, which added its waits to both sides' latencies; two
+processes also give each server process a connection of its own (the kernel spreads
+connections, not calls). Writes the rows of COMMON.md's contract to --out.
 """
 
 import argparse
