@@ -24,7 +24,10 @@ alternating ceiling / product (same machine state for both); each round is bound
 seconds. One client process of 16 threads queued every call's own Python work (building the
 request, reading the answer) behind one GIL, which added its waits to both sides' latencies; two
 processes also give each server process a connection of its own (the kernel spreads
-connections, not calls). Writes the rows of COMMON.md's contract to --out.
+connections, not calls: one client process on one channel kept the second server process idle,
+measured). BENCH_GRPC_SERVER_PROCESSES, BENCH_GRPC_CLIENT_PROCESSES and BENCH_GRPC_CHANNELS (per
+client process) vary the set-up for experiments; the row's notes say which ran. Writes the rows
+of COMMON.md's contract to --out.
 """
 
 import argparse
@@ -50,6 +53,7 @@ CONCURRENCY = 16
 SERVER_PROCESSES = int(os.environ.get("BENCH_GRPC_SERVER_PROCESSES", "2"))
 GRPC_THREADS = CONCURRENCY  # per server process, product and ceiling
 CLIENT_PROCESSES = int(os.environ.get("BENCH_GRPC_CLIENT_PROCESSES", "2"))
+CHANNELS = int(os.environ.get("BENCH_GRPC_CHANNELS", "1"))  # per client process
 ROUNDS = 3
 CALLS_PER_ROUND = 3000
 ROUND_SECONDS = 20.0
@@ -163,9 +167,15 @@ def _load_threads(target: str, *, threads: int, calls: int, seconds: float, star
     from payment_service_pb import payments_pb2 as pb
     from payment_service_pb import payments_pb2_grpc
 
-    channel = grpc.insecure_channel(target)
-    grpc.channel_ready_future(channel).result(timeout=10)
-    stub = payments_pb2_grpc.PaymentServiceStub(channel)
+    # A channel of its own (not the process's shared subchannel pool) per CHANNELS: a TCP
+    # connection each, which SO_REUSEPORT can hand to different server processes.
+    channels = [
+        grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(CHANNELS)
+    ]
+    for channel in channels:
+        grpc.channel_ready_future(channel).result(timeout=10)
+    stubs = [payments_pb2_grpc.PaymentServiceStub(channel) for channel in channels]
     metadata = (("authorization", f"Bearer {TOKEN}"),)
     latencies: list[float] = []
     errors: list[str] = []
@@ -173,7 +183,7 @@ def _load_threads(target: str, *, threads: int, calls: int, seconds: float, star
     remaining = [calls]
     stop_at = start_at + seconds
 
-    def worker():
+    def worker(stub):
         mine, my_errors = [], []
         while time.monotonic() < stop_at:
             with lock:
@@ -196,14 +206,15 @@ def _load_threads(target: str, *, threads: int, calls: int, seconds: float, star
             latencies.extend(mine)
             errors.extend(my_errors)
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    pool = [threading.Thread(target=worker, args=(stubs[n % CHANNELS],)) for n in range(threads)]
     time.sleep(max(0.0, start_at - time.monotonic()))
     for thread in pool:
         thread.start()
     for thread in pool:
         thread.join(timeout=seconds + 30)
     finished = time.monotonic()
-    channel.close()
+    for channel in channels:
+        channel.close()
     return {"latencies": latencies, "errors": errors, "finished": finished}
 
 
@@ -401,7 +412,7 @@ def measure(database_url: str, workdir: Path) -> list[dict]:
                 f"{ceiling_s['errors']} errors; {SERVER_PROCESSES} server processes each (product "
                 f"rungrpc --processes, ceiling forked the same way), {GRPC_THREADS} threads per "
                 f"process; client: {CLIENT_PROCESSES} processes x "
-                f"{CONCURRENCY // CLIENT_PROCESSES} threads"
+                f"{CONCURRENCY // CLIENT_PROCESSES} threads, {CHANNELS} channel(s) each"
             ),
         }
     ]
