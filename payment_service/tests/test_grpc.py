@@ -335,6 +335,33 @@ def test_two_concurrent_refunds_above_the_payment_one_is_refused(stub):
 
 
 @requires_postgres()
+def test_a_payment_takes_two_statements_and_no_health_check_query(stub, monkeypatch):
+    import psycopg
+
+    # given server threads that have served a call each (their connections are open)
+    for n in range(8):
+        stub.CreatePayment(create_request(f"warm-{n}"), metadata=auth(), timeout=10)
+    sent = []
+    execute = psycopg.Cursor.execute  # Django's client-side cursors inherit it too
+
+    def counting(cursor, query, *args, **kwargs):
+        sent.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+
+    # when payments are created
+    for n in range(5):
+        stub.CreatePayment(create_request(f"counted-{n}"), metadata=auth())
+
+    # then each is one claim and one completion (a call with a deadline adds its
+    # statement_timeout, pipelined with the completion), and no SELECT 1 checks the connection
+    assert not [query for query in sent if query.strip().upper() == "SELECT 1"]
+    writes = [query for query in sent if "payment_service_" in query]
+    assert len(writes) == 2 * 5
+
+
+@requires_postgres()
 def test_calls_after_the_database_dropped_the_servers_connections_succeed(stub):
     from django.db import connection
 
