@@ -17,7 +17,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Model
@@ -56,6 +55,8 @@ def _nowait() -> dict:
 
 
 _ANSWER_FIELD = IdempotencyRecord._meta.get_field("answer")
+_IN_PROGRESS = IdempotencyState.IN_PROGRESS.value
+_DONE = IdempotencyState.DONE.value
 _CLAIM_SQL = (
     "INSERT INTO payment_service_idempotency (client, method, key, fingerprint, state, owner,"
     " lease_until, answer, created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, NULL,"
@@ -64,47 +65,71 @@ _CLAIM_SQL = (
 # The claim need not wait for its own disk flush: the call's effect commits after it, and that
 # commit's flush carries the claim too. A crash before then loses the claim together with the
 # call, which its caller retries. One flush per call. `set_config(…, true)` lasts until the end
-# of the transaction the two statements share.
-_CLAIM_SQL_POSTGRESQL = "SELECT set_config('synchronous_commit', 'off', true); " + _CLAIM_SQL
+# of the statement's own transaction, whose commit reads it; it is one statement (not a
+# `SELECT set_config(…); INSERT …` query) so that it can be prepared (`_prepared_cursor`).
+_CLAIM_SQL_POSTGRESQL = (
+    "INSERT INTO payment_service_idempotency (client, method, key, fingerprint, state, owner,"
+    " lease_until, answer, created_at, expires_at) SELECT %s, %s, %s, %s, %s, %s, %s, NULL,"
+    " %s, %s FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
+    " ON CONFLICT (client, method, key) DO NOTHING RETURNING id"
+)
+_PREPARE_ONLY_WHEN_ASKED = 2**31 - 1
+_STATEMENT_TIMEOUT_SQL = "SELECT set_config('statement_timeout', %s, true)"
 
 
 def _own_transaction(db):
-    """Outside a transaction, the statements of one query are an implicit transaction of their
-    own; inside a caller's (an in-process call from a transaction), a savepoint, so that a
-    failure does not spoil the caller's transaction."""
+    """Outside a transaction, a statement (or a pipeline up to its sync) is an implicit
+    transaction of its own; inside a caller's (an in-process call from a transaction), a
+    savepoint, so that a failure does not spoil the caller's transaction."""
     return transaction.atomic(using=db.alias) if db.in_atomic_block else contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _prepared_cursor(db):
+    """A psycopg cursor on the thread's Django connection (PostgreSQL) that sends parameters
+    apart from the SQL, for the statements every call runs: executed with `prepare=True`, each
+    is parsed and planned once per connection, not once per call, whatever the settings say
+    (with DATABASE_SERVER_SIDE_BINDING off, Django's own cursors send the values inlined in
+    the SQL, a new statement every time). Half the database's CPU of a CreatePayment went to
+    that (bench/scenarios/grpc_payments.py). The connection is checked,
+    opened and its errors translated as Django's `connection.cursor()` does; a connection pooler
+    in front of PostgreSQL must keep prepared statements per session (PgBouncer >= 1.21 with
+    max_prepared_statements, or session pooling)."""
+    from psycopg import Cursor
+
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    raw = db.connection
+    if raw.prepare_threshold is None:
+        # Without server-side binding Django opens its connections with psycopg's preparing
+        # off (None), which refuses even `prepare=True`. Its client-side cursors never prepare
+        # whatever this says; a threshold
+        # no statement reaches leaves preparing to the statements that ask for it, these.
+        raw.prepare_threshold = _PREPARE_ONLY_WHEN_ASKED
+    with db.wrap_database_errors, Cursor(raw) as cursor:
+        yield cursor
 
 
 def _claim_insert(*, client, method, key, fingerprint, owner, now) -> int | None:
     """One INSERT (PostgreSQL and SQLite): the new record's id, or None if the key is taken.
     Every call pays for this one, so it does not look before it inserts, and on PostgreSQL it
-    is one round trip: outside a transaction the two statements of one query run as one
-    implicit transaction, committed at its end (the key is claimed for everyone at once)."""
+    is one prepared statement, one round trip: outside a transaction it is its own implicit
+    transaction, committed at its end (the key is claimed for everyone at once)."""
     db = transaction.get_connection()  # the thread's connection, looked up once
     adapt = db.ops.adapt_datetimefield_value
     ttl = timedelta(hours=settings.PAYMENT_IDEMPOTENCY_TTL_HOURS)
-    params = [client, method, key, fingerprint, IdempotencyState.IN_PROGRESS, owner]
+    params = [client, method, key, fingerprint, _IN_PROGRESS, owner]
     params += [adapt(now + _lease()), adapt(now), adapt(now + ttl)]
-    with _own_transaction(db):
-        if db.vendor == "postgresql":
-            _, row = _execute_two_statements(db, _CLAIM_SQL_POSTGRESQL, params)
-        else:
-            with db.cursor() as cursor:
-                cursor.execute(_CLAIM_SQL, params)
-                row = cursor.fetchone()
+    if db.vendor == "postgresql":
+        with _own_transaction(db), _prepared_cursor(db) as cursor:
+            cursor.execute(_CLAIM_SQL_POSTGRESQL, params, prepare=True)
+            row = cursor.fetchone()
+    else:
+        with _own_transaction(db), db.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, params)
+            row = cursor.fetchone()
     return row[0] if row else None
-
-
-def _execute_two_statements(db, sql: str, params) -> tuple[int, tuple | None]:
-    """Runs a PostgreSQL query of two statements (a set_config, then the statement whose result
-    counts) in one round trip; returns the second's row count and first row. A query of two
-    statements cannot be a prepared statement, so these bind their parameters on the client
-    side (the settings turn on server-side binding for every other query)."""
-    db.ensure_connection()
-    with db.wrap_database_errors, psycopg.ClientCursor(db.connection) as cursor:
-        cursor.execute(sql, params)
-        cursor.nextset()  # the second statement's result, after set_config's
-        return cursor.rowcount, (cursor.fetchone() if cursor.description else None)
 
 
 def idempotency_claim(*, client: str, method: str, key: str, fingerprint: str) -> Claim:
@@ -198,10 +223,11 @@ def idempotency_complete_with_insert(
     whose whole effect is that one row. Refuses (IdempotencyInProgress, nothing written) if a
     retry took the key over meanwhile. Called outside any transaction.
 
-    On PostgreSQL it is one statement, one round trip (the hot path of CreatePayment): the row
-    is inserted only if the record was answered, so neither is written without the other.
-    `statement_timeout_ms` (the caller's deadline) applies to it, set by a set_config in the
-    same query, whose two statements share one implicit transaction."""
+    On PostgreSQL it is one prepared statement, one round trip (the hot path of
+    CreatePayment): the row is inserted only if the record was answered, so neither is written
+    without the other. `statement_timeout_ms` (the caller's deadline) applies to it, set by a
+    set_config sent ahead of it in one pipeline: the two share the implicit transaction that
+    ends at the pipeline's sync, still one round trip."""
     db = transaction.get_connection()  # the thread's connection, looked up once
     if db.vendor != "postgresql":
         with transaction.atomic():
@@ -209,21 +235,19 @@ def idempotency_complete_with_insert(
             row.save(force_insert=True)
         return
     sql = _complete_with_insert_sql(type(row))
-    params = [IdempotencyState.DONE, _ANSWER_FIELD.get_db_prep_save(answer, db)]
-    params += [claim.record_id, claim.owner, IdempotencyState.IN_PROGRESS]
+    params = [_DONE, _ANSWER_FIELD.get_db_prep_save(answer, db)]
+    params += [claim.record_id, claim.owner, _IN_PROGRESS]
     params += [
         field.get_db_prep_save(field.pre_save(row, True), db) for field in row._meta.concrete_fields
     ]
-    if statement_timeout_ms is not None:
-        sql = "SELECT set_config('statement_timeout', %s, true); " + sql
-        params.insert(0, f"{statement_timeout_ms}ms")
-    with _own_transaction(db):
+    with _own_transaction(db), _prepared_cursor(db) as cursor:
         if statement_timeout_ms is None:
-            with db.cursor() as cursor:
-                cursor.execute(sql, params)
-                stored = cursor.rowcount
+            cursor.execute(sql, params, prepare=True)
         else:
-            stored, _ = _execute_two_statements(db, sql, params)
+            with cursor.connection.pipeline():
+                cursor.execute(_STATEMENT_TIMEOUT_SQL, [f"{statement_timeout_ms}ms"], prepare=True)
+                cursor.execute(sql, params, prepare=True)
+        stored = cursor.rowcount
     if not stored:
         raise IdempotencyInProgress("This call's idempotency key was taken over by a retry.")
 

@@ -107,12 +107,19 @@ def _deadline_check(time_remaining: TimeRemaining | None, when: str) -> None:
 
 def _statement_timeout_ms(time_remaining: TimeRemaining | None) -> int | None:
     """The caller's deadline as a statement timeout (ms), on PostgreSQL: a lock wait or slow
-    statement must not outlive the caller, PostgreSQL cancels it. None: no deadline."""
+    statement must not outlive the caller, PostgreSQL cancels it. None: no deadline, or one
+    no shorter than the limit every connection already has (DATABASE_STATEMENT_TIMEOUT, set
+    when it opens), which then cancels the statement first: raising the limit to the deadline
+    would loosen it, and setting it again costs a statement."""
     left = time_remaining() if time_remaining else None
     # grpcio reports a call without a deadline as an enormous time remaining.
-    if left is not None and left < 3600 and connection.vendor == "postgresql":
-        return max(1, int(left * 1000))
-    return None
+    if left is None or left >= 3600 or connection.vendor != "postgresql":
+        return None
+    timeout_ms = max(1, int(left * 1000))
+    connection_limit_ms = int(settings.DATABASE_STATEMENT_TIMEOUT * 1000)
+    if connection_limit_ms and timeout_ms >= connection_limit_ms:
+        return None
+    return timeout_ms
 
 
 def _statement_timeout_set_rollback_unsafe(time_remaining: TimeRemaining | None) -> None:

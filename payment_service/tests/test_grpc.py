@@ -334,6 +334,57 @@ def test_two_concurrent_refunds_above_the_payment_one_is_refused(stub):
 # --- the server: auth, request ids, health, reflection, shutdown ---------------------------
 
 
+@requires_postgres()
+def test_a_payment_takes_two_statements_and_no_health_check_query(stub, monkeypatch):
+    import psycopg
+
+    # given server threads that have served a call each (their connections are open)
+    for n in range(8):
+        stub.CreatePayment(create_request(f"warm-{n}"), metadata=auth(), timeout=10)
+    sent = []
+    execute = psycopg.Cursor.execute  # Django's client-side cursors inherit it too
+
+    def counting(cursor, query, *args, **kwargs):
+        sent.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+
+    # when payments are created
+    for n in range(5):
+        stub.CreatePayment(create_request(f"counted-{n}"), metadata=auth())
+
+    # then each is one claim and one completion (a call with a deadline adds its
+    # statement_timeout, pipelined with the completion), and no SELECT 1 checks the connection
+    assert not [query for query in sent if query.strip().upper() == "SELECT 1"]
+    writes = [query for query in sent if "payment_service_" in query]
+    assert len(writes) == 2 * 5
+
+
+@requires_postgres()
+def test_calls_after_the_database_dropped_the_servers_connections_succeed(stub):
+    from django.db import connection
+
+    # given server threads holding connections, which the database then terminates
+    # (as a restart or an idle timeout would)
+    for n in range(8):
+        stub.CreatePayment(create_request(f"before-{n}"), metadata=auth(), timeout=10)
+    others = "datname = current_database() AND pid <> pg_backend_pid()"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            cursor.execute(f"SELECT count(*) FROM pg_stat_activity WHERE {others}")
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.02)
+
+    # when calls come in again, then each is served on a new connection, none fails
+    for n in range(8):
+        stub.CreatePayment(create_request(f"after-{n}"), metadata=auth(), timeout=10)
+    assert Payment.objects.filter(reference="ORD-1").count() == 16
+
+
 @pytest.mark.parametrize("metadata", [(), (("authorization", "Bearer wrong"),)])
 def test_calls_without_the_token_are_unauthenticated(stub, metadata):
     code, _ = refused(stub.CreatePayment, create_request(), metadata=metadata)

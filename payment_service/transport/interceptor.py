@@ -2,11 +2,9 @@
 database connections, error → status mapping and one log line per call.
 
 grpcio runs each call on a thread of the server's pool, and Django keeps one connection per
-thread: `close_old_connections()` after each call drops a connection that broke or outlived
-CONN_MAX_AGE, and marks it for a health check (CONN_HEALTH_CHECKS) before its next use, so a
-long-lived pool thread reuses a good connection, never a dead one. Django runs it before and
-after each HTTP request; here the one after a call also serves the thread's next call (a
-thread's first call has no connection yet), so a second call before would only repeat it."""
+thread: after each call a connection that broke or outlived CONN_MAX_AGE is closed, and before
+the next one the survivors are checked (transport/connections.py), so a long-lived pool thread
+reuses a good connection, never a dead one."""
 
 import contextvars
 import hmac
@@ -17,9 +15,12 @@ import uuid
 
 import grpc
 from django.conf import settings
-from django.db import close_old_connections
 
 from payment_service.errors import PaymentServiceError
+from payment_service.transport.connections import (
+    connections_check_before_call,
+    connections_close_after_call,
+)
 from payment_service.transport.status import (
     internal_status,
     status_from_error,
@@ -64,6 +65,7 @@ class CallInterceptor(grpc.ServerInterceptor):
                 if not open_method and not _authorised(metadata):
                     code = grpc.StatusCode.UNAUTHENTICATED
                     context.abort_with_status(unauthenticated_status())
+                connections_check_before_call()
                 try:
                     return behaviour(request, context)
                 except PaymentServiceError as error:
@@ -77,7 +79,7 @@ class CallInterceptor(grpc.ServerInterceptor):
                     logger.exception("grpc %s request_id=%s failed", method, request_id)
                     context.abort_with_status(internal_status())
                 finally:
-                    close_old_connections()
+                    connections_close_after_call()
             finally:
                 logger.info(
                     "grpc %s code=%s ms=%.1f request_id=%s",

@@ -32,11 +32,15 @@ class RunningServer:
         logger.info("gRPC server on port %d stopped.", self.port)
 
 
-def server_start(*, host: str = "127.0.0.1", port: int = 0, max_workers: int = 16) -> RunningServer:
-    """Starts serving on host:port (0 picks a free port) and returns the running server."""
+def server_start(
+    *, host: str = "127.0.0.1", port: int = 0, max_workers: int = 16, reuse_port: bool = False
+) -> RunningServer:
+    """Starts serving on host:port (0 picks a free port) and returns the running server.
+    `reuse_port`: other processes serve the same port (transport/processes.py)."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         interceptors=[CallInterceptor()],
+        options=[("grpc.so_reuseport", 1)] if reuse_port else None,
     )
     payments_pb2_grpc.add_PaymentServiceServicer_to_server(PaymentServiceServicer(), server)
     health_servicer = health.HealthServicer()
