@@ -488,12 +488,45 @@ def _attempts_finish(results: list[tuple[Delivery, datetime, Answer]]) -> None:
                 last_status_code=code,
                 last_delivery_at=now,
             )
-        for delivery in succeeded:
-            # One plain UPDATE each: bulk_update's CASE per field and row cost ~2 ms of Python
-            # per delivery, several times these statements.
-            Delivery.objects.filter(pk=delivery.pk).update(
-                **{name: getattr(delivery, name) for name in _FINISH_FIELDS}, updated_at=now
-            )
+        if succeeded:
+            _deliveries_succeeded_write_rollback_unsafe(succeeded, now=now)
+
+
+def _deliveries_succeeded_write_rollback_unsafe(deliveries: list[Delivery], *, now) -> None:
+    """Writes deliveries that succeeded (the FSM moved them in memory, on their locked rows) in
+    one UPDATE joined to a VALUES list of their answers: one statement per job, not one per
+    delivery (nor bulk_update's CASE per field and row, ~2 ms of Python per delivery). VALUES
+    columns are named column1, column2, … by PostgreSQL and SQLite alike."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    fields = [
+        Delivery._meta.get_field(name) for name in ("id", "last_status_code", "last_attempt_at")
+    ]
+    params: list = []
+    for delivery in deliveries:
+        assert delivery.status == S.SUCCEEDED and not delivery.queued and not delivery.last_error
+        params += [
+            field.get_db_prep_value(getattr(delivery, field.attname), connection, prepared=False)
+            for field in fields
+        ]
+    table = quote(Delivery._meta.db_table)
+    column = {name: quote(Delivery._meta.get_field(name).column) for name in _FINISH_FIELDS}
+    set_ = [
+        f"{column['status']} = %s",
+        f"{column['queued']} = %s",
+        f"{column['last_error']} = ''",
+        f"{column['last_status_code']} = answers.column2",
+        f"{column['last_attempt_at']} = answers.column3",
+        f"{quote('updated_at')} = %s",
+    ]
+    updated_at = Delivery._meta.get_field("updated_at").get_db_prep_value(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {', '.join(set_)} "  # noqa: S608 - names, not input
+            f"FROM (VALUES {', '.join(['(%s, %s, %s)'] * len(deliveries))}) AS answers "
+            f"WHERE {table}.{quote('id')} = answers.column1",
+            [S.SUCCEEDED, False, updated_at, *params],
+        )
 
 
 _post_pool: ThreadPoolExecutor | None = None
