@@ -12,6 +12,15 @@ The transitions (`pay`, through orders.services.order_change_state, the code the
 ceiling), so both see the same machine; a round with endpoints ends when its deliveries have
 all arrived. Commit-to-delivery is from the service's return (after commit) to the first
 arrival at each receiver. Writes the rows of COMMON.md's contract to --out.
+
+The receivers stand for the integrators' servers, other machines in production: their CPU on
+this machine's 2 cores is an artefact of the bench, so they are as lean as such a server can be
+(HTTP/1.1 keep-alive, one asyncio thread, each request recorded and answered 200) and every
+signature is verified with `standardwebhooks` from the records after the rounds, outside the
+measured windows; a bad one fails the delivery row. The workers run under `nice 10` in this
+process's session (see _workers_start: with autogroup scheduling a nice does not reach across
+sessions). Each round reports the CPU seconds of every process by role (/proc), other people's
+work on the shared machine included, so a number can be judged by its noise.
 """
 
 import argparse
