@@ -289,6 +289,27 @@ def _workers_start(log: Path) -> list[subprocess.Popen]:
     return processes
 
 
+def _workers_wait(queue: str, count: int, *, seconds: float = 120) -> None:
+    """Until `count` consumers are on the queue: on a busy machine a worker takes far longer than
+    a fixed pause to start, and the first round's deliveries would wait for it."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(os.environ["BROKER_URL"]))
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                declared = connection.channel().queue_declare(queue, passive=True)
+                if declared.method.consumer_count >= count:
+                    return
+            except pika.exceptions.ChannelClosedByBroker:
+                pass  # not declared yet
+            time.sleep(0.5)
+        _say(f"only some of the {count} workers consume {queue} after {seconds} s")
+    finally:
+        connection.close()
+
+
 def _workers_signal(processes, sig: int) -> None:
     for process in processes:
         if process.poll() is None:
@@ -341,7 +362,7 @@ def scenario() -> list[dict]:
     ours.send([endpoint.secret for endpoint in endpoints])
     log = Path(f"/tmp/bench-webhooks-{os.getpid()}.log")  # noqa: S108
     workers = _workers_start(log)
-    time.sleep(3)  # workers up
+    _workers_wait(settings.JOBS_QUEUES["webhooks"], len(workers))
     cpu_read = functools.partial(
         _cpu_read,
         receivers_pid=receiving.pid,
