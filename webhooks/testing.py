@@ -3,6 +3,8 @@ chosen by the OS) that verifies every request's signature with the `standardwebh
 and records what arrived. Not used by the application itself."""
 
 import json
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -10,6 +12,15 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks import Webhook, WebhookVerificationError
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a kept-alive connection the sender closed or reset: normal
+        super().handle_error(request, client_address)
 
 
 @dataclass
@@ -51,11 +62,26 @@ class Receiver:
         self.rejected: list[tuple[dict, bytes, str]] = []
         self.truncated = 0
         self.lock = threading.Lock()
+        self.connections: set = set()  # open (kept-alive) connections, closed by stop()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as integrators' servers do: the sender's pooled connections are
+            # reused instead of a connection (and a server thread) per delivery.
+            protocol_version = "HTTP/1.1"
+
             def log_message(self, *args) -> None:  # quiet
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver.lock:
+                    receiver.connections.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver.lock:
+                    receiver.connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -63,6 +89,7 @@ class Receiver:
                 if len(body) < length:
                     with receiver.lock:
                         receiver.truncated += 1
+                    self.close_connection = True
                     return  # the sender is gone: no one to answer
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 code, extra = receiver._handle(headers, body)
@@ -73,8 +100,7 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(b"ok")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -111,5 +137,14 @@ class Receiver:
         return False
 
     def stop(self) -> None:
+        """Stops listening and drops the open connections, as a server going down does (a
+        kept-alive connection would otherwise go on being served)."""
         self.server.shutdown()
         self.server.server_close()
+        with self.lock:
+            connections = list(self.connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
