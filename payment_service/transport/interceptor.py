@@ -3,7 +3,7 @@ database connections, error → status mapping and one log line per call.
 
 grpcio runs each call on a thread of the server's pool, and Django keeps one connection per
 thread: after each call a connection that broke or outlived CONN_MAX_AGE is closed, and before
-the next one the survivors are checked (transport/connections.py), so a long-lived pool thread
+the next one the survivors are checked (articurated/connections.py), so a long-lived pool thread
 reuses a good connection, never a dead one."""
 
 import contextvars
@@ -16,11 +16,8 @@ import uuid
 import grpc
 from django.conf import settings
 
+from articurated.connections import connections_check_before_use, connections_close_after_use
 from payment_service.errors import PaymentServiceError
-from payment_service.transport.connections import (
-    connections_check_before_call,
-    connections_close_after_call,
-)
 from payment_service.transport.status import (
     internal_status,
     status_from_error,
@@ -65,7 +62,7 @@ class CallInterceptor(grpc.ServerInterceptor):
                 if not open_method and not _authorised(metadata):
                     code = grpc.StatusCode.UNAUTHENTICATED
                     context.abort_with_status(unauthenticated_status())
-                connections_check_before_call()
+                connections_check_before_use()
                 try:
                     return behaviour(request, context)
                 except PaymentServiceError as error:
@@ -79,7 +76,7 @@ class CallInterceptor(grpc.ServerInterceptor):
                     logger.exception("grpc %s request_id=%s failed", method, request_id)
                     context.abort_with_status(internal_status())
                 finally:
-                    connections_close_after_call()
+                    connections_close_after_use()
             finally:
                 logger.info(
                     "grpc %s code=%s ms=%.1f request_id=%s",
