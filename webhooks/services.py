@@ -35,6 +35,7 @@ from articurated.fsm import row_lock_rollback_unsafe
 from articurated.roles import MANAGER
 from audit.models import AuditRecord
 from webhooks.events import (
+    ALL_EVENTS,
     TEST_EVENT_TYPE,
     event_type_for,
     subscribed,
@@ -73,26 +74,30 @@ def event_emit_rollback_unsafe(
     """Writes the event and one PENDING delivery per active endpoint subscribed to it now; the
     event's message is sent on commit. Only inside the transaction of the change (asserted).
     No network call."""
-    assert transaction.get_connection().in_atomic_block, "inside the change's transaction"
-    endpoints = [
-        endpoint_id
-        for endpoint_id, events in Endpoint.objects.filter(active=True).values_list("id", "events")
-        if subscribed(events, event_type)
-    ]
+    connection = transaction.get_connection()
+    assert connection.in_atomic_block, "inside the change's transaction"
     event = Event(type=event_type, data=data, order_id=order_id, audit_record_id=audit_record_id)
-    _event_insert_rollback_unsafe(event, endpoints)
-    if endpoints:
+    if connection.vendor == "postgresql":
+        deliveries = _event_insert_subscribed_postgresql(event)
+    else:
+        endpoints = [
+            endpoint_id
+            for endpoint_id, events in Endpoint.objects.filter(active=True).values_list(
+                "id", "events"
+            )
+            if subscribed(events, event_type)
+        ]
+        _event_insert_rollback_unsafe(event, endpoints)
+        deliveries = len(endpoints)
+    if deliveries:
         # One message for the event (gathered with others'): its worker attempts every
         # delivery (the rows above let the sweep send each one that message never reached).
-        transaction.on_commit(functools.partial(event_publish, str(event.pk), len(endpoints)))
+        transaction.on_commit(functools.partial(event_publish, str(event.pk), deliveries))
     return event
 
 
-def _event_insert_rollback_unsafe(event: Event, endpoint_ids: list) -> None:
-    """Inserts the (unsaved) event and, when it has subscribers, its deliveries: on PostgreSQL
-    in one statement (the event's INSERT as a data-modifying WITH), so a change whose event has
-    subscribers makes no more round trips than one whose event has none; elsewhere in two."""
-    connection = transaction.get_connection()
+def _event_values(event: Event, connection) -> tuple[str, list]:
+    """The INSERT of the (unsaved) event alone, and its parameters."""
     quote = connection.ops.quote_name
     fields = Event._meta.concrete_fields
     sql = (
@@ -101,14 +106,38 @@ def _event_insert_rollback_unsafe(event: Event, endpoint_ids: list) -> None:
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     params = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+    return sql, params
+
+
+def _event_insert_subscribed_postgresql(event: Event) -> int:
+    """PostgreSQL: inserts the (unsaved) event and one PENDING delivery per active endpoint
+    subscribed to its type (`subscribed()`: the type or "*" among the endpoint's events) in one
+    statement, which picks the endpoints itself: every change pays one round trip for its
+    event, subscribers or none. Returns how many deliveries it wrote."""
+    connection = transaction.get_connection()
+    event_sql, params = _event_values(event, connection)
+    deliveries_sql, deliveries_params = _deliveries_insert_sql(event, None)
     with connection.cursor() as cursor:
-        if endpoint_ids and connection.vendor == "postgresql":
-            deliveries_sql, deliveries_params = _deliveries_insert_sql(event, endpoint_ids)
-            cursor.execute(f"WITH event AS ({sql}) {deliveries_sql}", params + deliveries_params)
-        else:
-            cursor.execute(sql, params)
-            if endpoint_ids:
-                cursor.execute(*_deliveries_insert_sql(event, endpoint_ids))
+        cursor.execute(
+            f"WITH event AS ({event_sql}), new AS ({deliveries_sql} RETURNING 1)"  # noqa: S608
+            " SELECT count(*) FROM new",  # built from names above, never from input
+            params + deliveries_params + [[ALL_EVENTS, event.type]],
+        )
+        (written,) = cursor.fetchone()
+    event._state.adding = False
+    event._state.db = connection.alias
+    return written
+
+
+def _event_insert_rollback_unsafe(event: Event, endpoint_ids: list) -> None:
+    """Inserts the (unsaved) event and, when it has subscribers, its deliveries (`endpoint_ids`,
+    chosen by the caller), in two statements: the databases other than PostgreSQL, which has
+    `_event_insert_subscribed_postgresql`."""
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(*_event_values(event, connection))
+        if endpoint_ids:
+            cursor.execute(*_deliveries_insert_sql(event, endpoint_ids))
     event._state.adding = False
     event._state.db = connection.alias
 
@@ -129,12 +158,17 @@ DELIVERY_INSERT_FIELDS = (
 )
 
 
-def _deliveries_insert_sql(event: Event, endpoint_ids: list) -> tuple[str, list]:
+def _deliveries_insert_sql(event: Event, endpoint_ids: list | None) -> tuple[str, list]:
     """The INSERT of the event's PENDING deliveries, one per endpoint, due now: the rows
     bulk_create would write, without building model instances (this runs inside every change
     that has subscribers, where Django's bulk_create cost more than the statement itself). The
     values all rows share are sent once, only each row's id and endpoint per row, from a
-    VALUES list (its columns are named column1, column2 by PostgreSQL and SQLite alike)."""
+    VALUES list (its columns are named column1, column2 by PostgreSQL and SQLite alike).
+
+    `endpoint_ids` None (PostgreSQL only): the rows are the active endpoints subscribed to the
+    event's type, chosen by the statement itself from the endpoints' table, with ids made by
+    the database; the last parameter, the types that subscribe (the type and "*"), is the
+    caller's to append."""
     connection = transaction.get_connection()
     meta = Delivery._meta
     quote = connection.ops.quote_name
@@ -153,13 +187,25 @@ def _deliveries_insert_sql(event: Event, endpoint_ids: list) -> tuple[str, list]
     }
     assert ("id", "endpoint", *shared) == DELIVERY_INSERT_FIELDS
     params: list = [value for _, value in shared.values()]
+    columns = [quote("id"), quote(meta.get_field("endpoint").column)]
+    columns += [quote(column) for column, _ in shared.values()]
+    if endpoint_ids is None:
+        endpoints = Endpoint._meta
+        events_column = quote(endpoints.get_field("events").column)
+        return (
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608 - names
+            f"SELECT gen_random_uuid(), endpoint.{quote(endpoints.pk.column)}, "
+            f"{', '.join(['%s'] * len(shared))} "
+            f"FROM {quote(endpoints.db_table)} AS endpoint "
+            f"WHERE endpoint.{quote(endpoints.get_field('active').column)} "
+            f"AND endpoint.{events_column} ?| %s::text[]",
+            params,
+        )
     for endpoint_id in endpoint_ids:
         params += [
             uuid_prep(uuid.uuid4(), connection, prepared=False),
             uuid_prep(endpoint_id, connection, prepared=False),
         ]
-    columns = [quote("id"), quote(meta.get_field("endpoint").column)]
-    columns += [quote(column) for column, _ in shared.values()]
     return (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608 - names
         f"SELECT new.column1, new.column2, {', '.join(['%s'] * len(shared))} "
