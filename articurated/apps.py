@@ -21,14 +21,7 @@ class ArticuratedConfig(AppConfig):
         from django.conf import settings
         from django.core.signals import request_started
 
-        from articurated.connections import connections_check_before_use
         from articurated.jobs import embedded_worker_on_request_started
-
-        # After Django's own receiver (connected when django.db was imported), which marks
-        # kept connections for a health check: answered from the socket, not by a SELECT 1.
-        request_started.connect(
-            connections_check_before_use, dispatch_uid="articurated.connections_check"
-        )
 
         if settings.DRAMATIQ_EMBEDDED_WORKER:
             request_started.connect(

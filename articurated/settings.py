@@ -172,6 +172,9 @@ DATABASE_STATEMENT_TIMEOUT = float(
 # UPDATE of 500,000 rows, an import's statements over its whole staging table (seconds; 0: none).
 DATABASE_BULK_STATEMENT_TIMEOUT = float(os.environ.get("DATABASE_BULK_STATEMENT_TIMEOUT", "300"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with the health check of a kept connection answered from its socket
+    # (a SELECT 1 only when the server closed it meanwhile): articurated/db_backends.
+    DATABASES["default"]["ENGINE"] = "articurated.db_backends.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"]["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
     # Parameters travel apart from the SQL (psycopg's server-side binding), so psycopg prepares
@@ -186,7 +189,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["OPTIONS"]["options"] = (
             f"-c statement_timeout={int(DATABASE_STATEMENT_TIMEOUT * 1000)}"
         )
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE: every atomic block takes the write lock when it starts, so two writers never
     # read the same row and then both write it (SQLite has no SELECT ... FOR UPDATE).
     DATABASES["default"]["OPTIONS"] = {

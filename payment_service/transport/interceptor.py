@@ -3,8 +3,9 @@ database connections, error → status mapping and one log line per call.
 
 grpcio runs each call on a thread of the server's pool, and Django keeps one connection per
 thread: after each call a connection that broke or outlived CONN_MAX_AGE is closed, and before
-the next one the survivors are checked (articurated/connections.py), so a long-lived pool thread
-reuses a good connection, never a dead one."""
+the next one's first statement the survivors are checked (from their socket:
+articurated/connections.py), so a long-lived pool thread reuses a good connection, never a dead
+one."""
 
 import contextvars
 import hmac
@@ -16,7 +17,7 @@ import uuid
 import grpc
 from django.conf import settings
 
-from articurated.connections import connections_check_before_use, connections_close_after_use
+from articurated.connections import connections_close_after_use
 from payment_service.errors import PaymentServiceError
 from payment_service.transport.status import (
     internal_status,
@@ -62,7 +63,6 @@ class CallInterceptor(grpc.ServerInterceptor):
                 if not open_method and not _authorised(metadata):
                     code = grpc.StatusCode.UNAUTHENTICATED
                     context.abort_with_status(unauthenticated_status())
-                connections_check_before_use()
                 try:
                     return behaviour(request, context)
                 except PaymentServiceError as error:
