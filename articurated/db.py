@@ -52,6 +52,33 @@ def statement_timeout_session(seconds: float) -> Iterator[None]:
                 cursor.execute("SELECT set_config('statement_timeout', %s, false)", [previous])
 
 
+def row_insert_sql(instance, connection) -> tuple[str, list]:
+    """The INSERT of one new model instance (every concrete field, defaults and auto_now_add
+    filled in as `save()` would), and its parameters: the same text every time for a model, so
+    a connection prepares it once, and no ORM query is compiled per row. Sends no signals."""
+    meta = instance._meta
+    quote = connection.ops.quote_name
+    fields = meta.concrete_fields
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - the model's names, not input
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    params = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
+    ]
+    return sql, params
+
+
+def row_insert_rollback_unsafe(instance, connection) -> None:
+    """Inserts one new model instance (`row_insert_sql`) and marks it saved. For rows a hot
+    path writes once and never changes (audit records): no save() override or signal runs."""
+    with connection.cursor() as cursor:
+        cursor.execute(*row_insert_sql(instance, connection))
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
 def server_execute(url: str, sql: str) -> None:
     """Runs one statement (CREATE or DROP DATABASE) on the PostgreSQL server of `url`, through
     its `postgres` database, outside any transaction. For the bench scenarios and drills that

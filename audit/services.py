@@ -1,6 +1,7 @@
 from django.db import transaction
 
 from articurated.context import ActionContext
+from articurated.db import row_insert_rollback_unsafe
 from audit.models import ActorType, AuditRecord
 from audit.signals import audit_recorded
 
@@ -25,9 +26,10 @@ def audit_record_create_rollback_unsafe(
     invoice's or refund's record belongs to, so the order's history lists it. Sends
     `audit_recorded` with it (webhooks write their event in the same transaction) and with
     `subject`, the changed object as the caller holds it, so receivers need not read it again."""
-    assert transaction.get_connection().in_atomic_block, "audit inside the change's transaction"
+    connection = transaction.get_connection()
+    assert connection.in_atomic_block, "audit inside the change's transaction"
     user = actor if actor is not None and actor.is_authenticated else None
-    record = AuditRecord.objects.create(
+    record = AuditRecord(
         entity_type=entity_type,
         entity_id=entity_id,
         entity_number=entity_number,
@@ -43,5 +45,6 @@ def audit_record_create_rollback_unsafe(
         ip_address=context.ip_address,
         request_id=context.request_id,
     )
+    row_insert_rollback_unsafe(record, connection)  # append-only: an INSERT, nothing more
     audit_recorded.send(sender=AuditRecord, record=record, subject=subject)
     return record

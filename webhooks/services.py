@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from articurated.db import row_insert_sql
 from articurated.errors import NotFound, PermissionDenied, ValidationFailed
 from articurated.fsm import row_lock_rollback_unsafe
 from articurated.roles import MANAGER
@@ -96,26 +97,13 @@ def event_emit_rollback_unsafe(
     return event
 
 
-def _event_values(event: Event, connection) -> tuple[str, list]:
-    """The INSERT of the (unsaved) event alone, and its parameters."""
-    quote = connection.ops.quote_name
-    fields = Event._meta.concrete_fields
-    sql = (
-        f"INSERT INTO {quote(Event._meta.db_table)} "  # noqa: S608 - names, not input
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
-    params = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
-    return sql, params
-
-
 def _event_insert_subscribed_postgresql(event: Event) -> int:
     """PostgreSQL: inserts the (unsaved) event and one PENDING delivery per active endpoint
     subscribed to its type (`subscribed()`: the type or "*" among the endpoint's events) in one
     statement, which picks the endpoints itself: every change pays one round trip for its
     event, subscribers or none. Returns how many deliveries it wrote."""
     connection = transaction.get_connection()
-    event_sql, params = _event_values(event, connection)
+    event_sql, params = row_insert_sql(event, connection)
     deliveries_sql, deliveries_params = _deliveries_insert_sql(event, None)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -135,7 +123,7 @@ def _event_insert_rollback_unsafe(event: Event, endpoint_ids: list) -> None:
     `_event_insert_subscribed_postgresql`."""
     connection = transaction.get_connection()
     with connection.cursor() as cursor:
-        cursor.execute(*_event_values(event, connection))
+        cursor.execute(*row_insert_sql(event, connection))
         if endpoint_ids:
             cursor.execute(*_deliveries_insert_sql(event, endpoint_ids))
     event._state.adding = False
