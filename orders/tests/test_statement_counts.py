@@ -16,10 +16,11 @@ RETRIEVE = 4
 HISTORY = 4
 # Token and roles, 2 savepoints (view and service) and their releases, lock (with the
 # invoice), update, history row, audit record, lines, returns: no second read of the order.
-# Plus the webhook event written with the audit record (WEBHOOK): the event row and the
-# subscribed endpoints; its snapshot is taken from the locked row, whose lines and returns the
-# answer then reuses.
-WEBHOOK = 2
+# Plus the webhook event written with the audit record (WEBHOOK): on PostgreSQL one statement
+# (the event row, and its deliveries chosen from the subscribed endpoints), elsewhere the
+# endpoints' SELECT and the event row; its snapshot is taken from the locked row, whose lines
+# and returns the answer then reuses.
+WEBHOOK = 1 if connection.vendor == "postgresql" else 2
 STATE = 11 + WEBHOOK
 # Token and roles, the view's savepoint and its release (the service runs in it), lines,
 # number, order, history row, audit record: the body comes from what the creation holds; plus
