@@ -16,8 +16,6 @@ retries, with the same idempotency key for a write)."""
 
 import select
 
-from django.db import close_old_connections
-
 
 def idle_and_quiet(raw) -> bool:
     """A psycopg connection with no transaction open and nothing waiting on its socket."""
@@ -29,9 +27,3 @@ def idle_and_quiet(raw) -> bool:
         return False
     readable, _, _ = select.select([raw.fileno()], [], [], 0)
     return not readable
-
-
-def connections_close_after_use() -> None:
-    """Closes the thread's connections that broke or outlived CONN_MAX_AGE (Django's
-    end-of-request step); the survivors are checked again before their next use."""
-    close_old_connections()

@@ -30,7 +30,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from articurated.db import row_insert_sql
+from articurated.db import row_insert_rollback_unsafe, row_insert_sql
 from articurated.errors import NotFound, PermissionDenied, ValidationFailed
 from articurated.fsm import row_lock_rollback_unsafe
 from articurated.roles import MANAGER
@@ -122,12 +122,10 @@ def _event_insert_rollback_unsafe(event: Event, endpoint_ids: list) -> None:
     chosen by the caller), in two statements: the databases other than PostgreSQL, which has
     `_event_insert_subscribed_postgresql`."""
     connection = transaction.get_connection()
-    with connection.cursor() as cursor:
-        cursor.execute(*row_insert_sql(event, connection))
-        if endpoint_ids:
+    row_insert_rollback_unsafe(event, connection)
+    if endpoint_ids:
+        with connection.cursor() as cursor:
             cursor.execute(*_deliveries_insert_sql(event, endpoint_ids))
-    event._state.adding = False
-    event._state.db = connection.alias
 
 
 # The columns a new delivery is written with; the others are nullable and start NULL (a test

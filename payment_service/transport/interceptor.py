@@ -16,8 +16,8 @@ import uuid
 
 import grpc
 from django.conf import settings
+from django.db import close_old_connections
 
-from articurated.connections import connections_close_after_use
 from payment_service.errors import PaymentServiceError
 from payment_service.transport.status import (
     internal_status,
@@ -76,7 +76,7 @@ class CallInterceptor(grpc.ServerInterceptor):
                     logger.exception("grpc %s request_id=%s failed", method, request_id)
                     context.abort_with_status(internal_status())
                 finally:
-                    connections_close_after_use()
+                    close_old_connections()  # Django's end-of-request step
             finally:
                 logger.info(
                     "grpc %s code=%s ms=%.1f request_id=%s",
