@@ -3,6 +3,7 @@
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.db import connection as default_connection
 
@@ -77,6 +78,89 @@ def row_insert_rollback_unsafe(instance, connection) -> None:
         cursor.execute(*row_insert_sql(instance, connection))
     instance._state.adding = False
     instance._state.db = connection.alias
+
+
+def row_insert_returning_rollback_unsafe(instance, connection) -> None:
+    """row_insert_rollback_unsafe for a model whose primary key the database numbers (an
+    AutoField, as django-simple-history's `history_id`): the key is left out of the INSERT and
+    read back into the instance (RETURNING where the database has it)."""
+    meta = instance._meta
+    pk = meta.pk
+    if not meta.auto_field or getattr(instance, pk.attname) is not None:
+        row_insert_rollback_unsafe(instance, connection)
+        return
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if field is not pk]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - the model's names, not input
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    params = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
+    ]
+    returning = connection.features.can_return_columns_from_insert
+    if returning:
+        sql += f" RETURNING {quote(meta.db_table)}.{quote(pk.column)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if returning:
+            value = cursor.fetchone()[0]
+        else:
+            value = connection.ops.last_insert_id(cursor, meta.db_table, pk.column)
+    setattr(instance, pk.attname, value)
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
+@dataclass(frozen=True)
+class ModelColumns:
+    """Every concrete column of a model under a table alias, for a hand-written SELECT on a hot
+    path, and the model instances read back from its rows as the ORM builds them (the same
+    database converters and `from_db_value`, `Model.from_db`): the statement's text is fixed, so
+    nothing is compiled per request and a connection prepares it once."""
+
+    model: type
+    sql: str  # "alias"."column", … in _meta.concrete_fields order
+    attnames: tuple[str, ...]
+    converters: tuple[tuple, ...]  # per column: ((converter, expression), …)
+
+    def __len__(self) -> int:
+        return len(self.attnames)
+
+    def instance(self, row: Sequence, start: int, connection):
+        """The model instance held by row[start : start + len(self)]."""
+        values = list(row[start : start + len(self.attnames)])
+        for index, converters in enumerate(self.converters):
+            for converter, expression in converters:
+                values[index] = converter(values[index], expression, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+def model_columns(model, alias: str, connection) -> ModelColumns:
+    """ModelColumns of `model` under `alias`, built once per model and alias on each
+    connection wrapper (its converters are that backend's methods)."""
+    built = connection.__dict__.setdefault("_articurated_model_columns", {})
+    found = built.get((model, alias))
+    if found is None:
+        found = built[(model, alias)] = _model_columns_build(model, alias, connection)
+    return found
+
+
+def _model_columns_build(model, alias: str, connection) -> ModelColumns:
+    quote = connection.ops.quote_name
+    fields = model._meta.concrete_fields
+    converters = []
+    for field in fields:
+        column = field.get_col(alias)
+        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        converters.append(tuple((converter, column) for converter in found))
+    return ModelColumns(
+        model=model,
+        sql=", ".join(f"{quote(alias)}.{quote(field.column)}" for field in fields),
+        attnames=tuple(field.attname for field in fields),
+        converters=tuple(converters),
+    )
 
 
 def server_execute(url: str, sql: str) -> None:

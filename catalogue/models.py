@@ -10,7 +10,8 @@ import uuid
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
+
+from articurated.history import HistoricalRecords
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 # 1-64 characters of [A-Za-z0-9._-] (API.md "Catalogue").

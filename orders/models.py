@@ -5,7 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
-from simple_history.models import HistoricalRecords
+
+from articurated.history import HistoricalRecords
 
 
 class OrderStatus(models.TextChoices):

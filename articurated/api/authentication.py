@@ -3,8 +3,9 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
-from django.db.models.expressions import RawSQL
 from rest_framework import authentication, exceptions
+
+from articurated.db import model_columns
 
 
 def _role_names_sql(token_table: str) -> str:
@@ -27,14 +28,35 @@ class TokenAuthentication(authentication.TokenAuthentication):
     roles.py)."""
 
     def authenticate_credentials(self, key):
-        model = self.get_model()
-        role_names = RawSQL(_role_names_sql(model._meta.db_table), ())  # noqa: S611
-        tokens = model.objects.select_related("user").annotate(role_names=role_names)
-        try:
-            token = tokens.get(key=key)
-        except model.DoesNotExist:
-            raise exceptions.AuthenticationFailed("Invalid token.") from None
+        token, role_names = self._token_read(key)
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
-        token.user._role_names = [name for name in (token.role_names or "").split(",") if name]
+        token.user._role_names = [name for name in (role_names or "").split(",") if name]
         return token.user, token
+
+    def _token_read(self, key):
+        """The token with its user (as select_related reads it) and the role names, or None:
+        one statement of fixed text, on every API request."""
+        model = self.get_model()
+        user_model = get_user_model()
+        tokens = model_columns(model, "t", connection)
+        users = model_columns(user_model, "u", connection)
+        quote = connection.ops.quote_name
+        user_fk = model._meta.get_field("user")
+        # Names from the models' own metadata; the key is a parameter.
+        sql = (
+            f"SELECT {tokens.sql}, {users.sql}, ({_role_names_sql('t')}) "  # noqa: S608
+            f"FROM {quote(model._meta.db_table)} t JOIN {quote(user_model._meta.db_table)} u "
+            f"ON u.{quote(user_model._meta.pk.column)} = t.{quote(user_fk.column)} "
+            f"WHERE t.{quote(model._meta.pk.column)} = %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [key])
+            row = cursor.fetchone()
+        if row is None:
+            return None, None
+        token = tokens.instance(row, 0, connection)
+        token.user = users.instance(row, len(tokens), connection)
+        return token, row[len(tokens) + len(users)]
