@@ -57,18 +57,42 @@ def row_insert_sql(instance, connection) -> tuple[str, list]:
     """The INSERT of one new model instance (every concrete field, defaults and auto_now_add
     filled in as `save()` would), and its parameters: the same text every time for a model, so
     a connection prepares it once, and no ORM query is compiled per row. Sends no signals."""
-    meta = instance._meta
+    return rows_insert_sql([instance], connection)
+
+
+def rows_insert_sql(instances: Sequence, connection) -> tuple[str, list]:
+    """row_insert_sql for several new instances of one model: one INSERT of as many rows, its
+    text fixed by the model and the number of rows."""
+    meta = instances[0]._meta
     quote = connection.ops.quote_name
     fields = meta.concrete_fields
+    row = f"({', '.join(['%s'] * len(fields))})"
     sql = (
         f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - the model's names, not input
         f"({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
+        f"VALUES {', '.join([row] * len(instances))}"
     )
     params = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
+        field.get_db_prep_save(field.pre_save(instance, True), connection)
+        for instance in instances
+        for field in fields
     ]
     return sql, params
+
+
+def rows_insert_rollback_unsafe(instances: Sequence, connection) -> None:
+    """Inserts new instances of one model whose keys they carry (UUIDs), as bulk_create does
+    (no save() or signal) but without compiling its query, and marks them saved; in batches
+    the database's parameter limit allows."""
+    if not instances:
+        return
+    size = connection.ops.bulk_batch_size(instances[0]._meta.concrete_fields, instances)
+    with connection.cursor() as cursor:
+        for start in range(0, len(instances), max(1, size)):
+            cursor.execute(*rows_insert_sql(instances[start : start + size], connection))
+    for instance in instances:
+        instance._state.adding = False
+        instance._state.db = connection.alias
 
 
 def row_insert_rollback_unsafe(instance, connection) -> None:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django_fsm import can_proceed
 
 from articurated.context import ActionContext
+from articurated.db import rows_insert_rollback_unsafe
 from articurated.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from articurated.fsm import fsm_allowed_targets, inputs_require, row_lock_rollback_unsafe
 from articurated.sequences import sequence_next_number_rollback_unsafe
@@ -342,7 +343,7 @@ def order_create_rollback_unsafe(
     )
     for line in lines:
         line.order = order
-    LineItem.objects.bulk_create(lines)
+    rows_insert_rollback_unsafe(lines, transaction.get_connection())
     # The hot locks, last: the stock rows of the tracked lines, then the number's counter.
     stock_allocate_rollback_unsafe(
         lines=[

@@ -218,6 +218,24 @@ def test_money_is_computed_by_the_server_as_two_place_strings(api):
     assert body["total_amount"] == "10000000017.85"
 
 
+def test_an_order_of_many_lines_keeps_every_line_in_order(api):
+    # given more lines than Django lets one INSERT carry on SQLite (999 parameters): batches
+    codes = ["VASE-01", "BOWL-02", "CARD-01", "CUP", "PEN"]
+    items = [{"sku": codes[n % len(codes)], "quantity": 1 + n % 3} for n in range(150)]
+
+    # when
+    response = api["Support"].post(
+        "/api/v1/orders", {**ORDER_PAYLOAD, "items": items}, format="json"
+    )
+
+    # then
+    assert response.status_code == 201, response.json()
+    order = Order.objects.get(pk=response.json()["id"])
+    stored = list(order.items.order_by("position").values_list("position", "sku", "quantity"))
+    assert stored == [(n, item["sku"], item["quantity"]) for n, item in enumerate(items)]
+    assert [line["sku"] for line in response.json()["items"]] == [item["sku"] for item in items]
+
+
 def test_numbers_follow_each_other(api):
     # when
     first = _create(api["Support"]).json()["number"]
