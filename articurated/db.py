@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection as default_connection
+from django.db.models import signals
 
 
 def vendor_sql_run(connection, *, postgresql: str, sqlite: Sequence[str]) -> None:
@@ -102,6 +103,28 @@ def row_insert_rollback_unsafe(instance, connection) -> None:
         cursor.execute(*row_insert_sql(instance, connection))
     instance._state.adding = False
     instance._state.db = connection.alias
+
+
+def row_save_new_rollback_unsafe(instance, connection) -> None:
+    """`instance.save(force_insert=True)` for a new instance whose key it carries (a UUID),
+    as Model.save_base does it: pre_save, the INSERT, post_save (so django-simple-history and
+    any other receiver run), but with row_insert_sql's fixed text instead of a compiled INSERT.
+    What a model's own save() adds is the caller's to do; no parent models (one table)."""
+    meta = instance._meta
+    assert not meta.parents, f"{meta.label} has parent tables"
+    sender = meta.concrete_model
+    signals.pre_save.send(
+        sender=sender, instance=instance, raw=False, using=connection.alias, update_fields=None
+    )
+    row_insert_rollback_unsafe(instance, connection)
+    signals.post_save.send(
+        sender=sender,
+        instance=instance,
+        created=True,
+        update_fields=None,
+        raw=False,
+        using=connection.alias,
+    )
 
 
 def row_insert_returning_rollback_unsafe(instance, connection) -> None:

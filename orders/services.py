@@ -18,7 +18,7 @@ from django.db import transaction
 from django_fsm import can_proceed
 
 from articurated.context import ActionContext
-from articurated.db import rows_insert_rollback_unsafe
+from articurated.db import row_save_new_rollback_unsafe, rows_insert_rollback_unsafe
 from articurated.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from articurated.fsm import fsm_allowed_targets, inputs_require, row_lock_rollback_unsafe
 from articurated.sequences import sequence_next_number_rollback_unsafe
@@ -357,7 +357,8 @@ def order_create_rollback_unsafe(
     )
     order.number = sequence_next_number_rollback_unsafe(prefix="ORD")
     order._history_user = created_by
-    order.save(force_insert=True)
+    row_save_new_rollback_unsafe(order, transaction.get_connection())
+    order._update_initial_state()  # as django-fsm's ConcurrentTransitionMixin.save does
     order_new_body_complete(order, items=lines)
     audit_record_create_rollback_unsafe(
         entity_type=EntityType.ORDER,
