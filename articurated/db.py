@@ -61,12 +61,12 @@ def row_insert_sql(instance, connection) -> tuple[str, list]:
     return rows_insert_sql([instance], connection)
 
 
-def rows_insert_sql(instances: Sequence, connection) -> tuple[str, list]:
-    """row_insert_sql for several new instances of one model: one INSERT of as many rows, its
-    text fixed by the model and the number of rows."""
+def rows_insert_sql(instances: Sequence, connection, fields=None) -> tuple[str, list]:
+    """row_insert_sql for several new instances of one model (one INSERT of as many rows, its
+    text fixed by the model and the number of rows), of `fields` (default: all concrete)."""
     meta = instances[0]._meta
     quote = connection.ops.quote_name
-    fields = meta.concrete_fields
+    fields = meta.concrete_fields if fields is None else fields
     row = f"({', '.join(['%s'] * len(fields))})"
     sql = (
         f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - the model's names, not input
@@ -81,19 +81,23 @@ def rows_insert_sql(instances: Sequence, connection) -> tuple[str, list]:
     return sql, params
 
 
+def _saved(instances: Sequence, connection) -> None:
+    for instance in instances:
+        instance._state.adding = False
+        instance._state.db = connection.alias
+
+
 def rows_insert_rollback_unsafe(instances: Sequence, connection) -> None:
     """Inserts new instances of one model whose keys they carry (UUIDs), as bulk_create does
     (no save() or signal) but without compiling its query, and marks them saved; in batches
     the database's parameter limit allows."""
     if not instances:
         return
-    size = connection.ops.bulk_batch_size(instances[0]._meta.concrete_fields, instances)
+    size = max(1, connection.ops.bulk_batch_size(instances[0]._meta.concrete_fields, instances))
     with connection.cursor() as cursor:
-        for start in range(0, len(instances), max(1, size)):
+        for start in range(0, len(instances), size):
             cursor.execute(*rows_insert_sql(instances[start : start + size], connection))
-    for instance in instances:
-        instance._state.adding = False
-        instance._state.db = connection.alias
+    _saved(instances, connection)
 
 
 def row_insert_rollback_unsafe(instance, connection) -> None:
@@ -101,8 +105,7 @@ def row_insert_rollback_unsafe(instance, connection) -> None:
     path writes once and never changes (audit records): no save() override or signal runs."""
     with connection.cursor() as cursor:
         cursor.execute(*row_insert_sql(instance, connection))
-    instance._state.adding = False
-    instance._state.db = connection.alias
+    _saved([instance], connection)
 
 
 def row_save_new_rollback_unsafe(instance, connection) -> None:
@@ -136,18 +139,11 @@ def row_insert_returning_rollback_unsafe(instance, connection) -> None:
     if not meta.auto_field or getattr(instance, pk.attname) is not None:
         row_insert_rollback_unsafe(instance, connection)
         return
-    quote = connection.ops.quote_name
     fields = [field for field in meta.concrete_fields if field is not pk]
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - the model's names, not input
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
-    params = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
-    ]
+    sql, params = rows_insert_sql([instance], connection, fields)
     returning = connection.features.can_return_columns_from_insert
     if returning:
+        quote = connection.ops.quote_name
         sql += f" RETURNING {quote(meta.db_table)}.{quote(pk.column)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -156,8 +152,7 @@ def row_insert_returning_rollback_unsafe(instance, connection) -> None:
         else:
             value = connection.ops.last_insert_id(cursor, meta.db_table, pk.column)
     setattr(instance, pk.attname, value)
-    instance._state.adding = False
-    instance._state.db = connection.alias
+    _saved([instance], connection)
 
 
 @dataclass(frozen=True)
