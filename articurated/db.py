@@ -205,6 +205,34 @@ def _model_columns_build(model, alias: str, connection) -> ModelColumns:
     )
 
 
+def select_related_rows(
+    model, relation: str, *, where: str, params: Sequence, extra: str = "", connection
+) -> list[tuple]:
+    """What `model.objects.select_related(relation).filter(…)` reads, in one SELECT of fixed
+    text: a list of (instance with its related one attached, the `extra` column's value or
+    None). `where` and `extra` are SQL over the aliases `m` (the model) and `r` (the related
+    model), built by the caller from model metadata, never from input; values go in `params`."""
+    field = model._meta.get_field(relation)
+    related = field.related_model
+    own = model_columns(model, "m", connection)
+    theirs = model_columns(related, "r", connection)
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {own.sql}, {theirs.sql}, {extra or 'NULL'} "  # noqa: S608 - see docstring
+        f"FROM {quote(model._meta.db_table)} m JOIN {quote(related._meta.db_table)} r "
+        f"ON r.{quote(field.target_field.column)} = m.{quote(field.column)} WHERE {where}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found = []
+    for row in rows:
+        instance = own.instance(row, 0, connection)
+        setattr(instance, relation, theirs.instance(row, len(own), connection))
+        found.append((instance, row[-1]))
+    return found
+
+
 def server_execute(url: str, sql: str) -> None:
     """Runs one statement (CREATE or DROP DATABASE) on the PostgreSQL server of `url`, through
     its `postgres` database, outside any transaction. For the bench scenarios and drills that

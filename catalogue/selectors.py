@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
-from articurated.db import model_columns
+from articurated.db import select_related_rows
 from articurated.errors import NotFound
 from catalogue.models import Category, Product, Sku
 
@@ -15,28 +15,17 @@ def sku_by_codes(codes) -> dict[str, Sku]:
     wanted = sorted({code.lower() for code in codes})
     if not wanted:
         return {}
-    skus = model_columns(Sku, "s", connection)
-    products = model_columns(Product, "p", connection)
     quote = connection.ops.quote_name
-    code, deleted_at, product = (
-        quote(Sku._meta.get_field(name).column) for name in ("code", "deleted_at", "product")
+    code, deleted_at = (quote(Sku._meta.get_field(name).column) for name in ("code", "deleted_at"))
+    rows = select_related_rows(
+        Sku,
+        "product",
+        where=f"m.{deleted_at} IS NULL AND LOWER(m.{code}) IN ({', '.join(['%s'] * len(wanted))})",
+        params=wanted,
+        extra=f"LOWER(m.{code})",
+        connection=connection,
     )
-    # Names from the models' metadata; the codes are parameters.
-    sql = (
-        f"SELECT {skus.sql}, {products.sql}, LOWER(s.{code}) "  # noqa: S608
-        f"FROM {quote(Sku._meta.db_table)} s JOIN {quote(Product._meta.db_table)} p "
-        f"ON p.{quote(Product._meta.pk.column)} = s.{product} "
-        f"WHERE s.{deleted_at} IS NULL AND LOWER(s.{code}) IN ({', '.join(['%s'] * len(wanted))})"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, wanted)
-        rows = cursor.fetchall()
-    found = {}
-    for row in rows:
-        sku = skus.instance(row, 0, connection)
-        sku.product = products.instance(row, len(skus), connection)
-        found[row[-1]] = sku
-    return found
+    return {code_lower: sku for sku, code_lower in rows}
 
 
 def _stock_related(queryset):

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from rest_framework import authentication, exceptions
 
-from articurated.db import model_columns
+from articurated.db import select_related_rows
 
 
 def _role_names_sql(token_table: str) -> str:
@@ -40,23 +40,13 @@ class TokenAuthentication(authentication.TokenAuthentication):
         """The token with its user (as select_related reads it) and the role names, or None:
         one statement of fixed text, on every API request."""
         model = self.get_model()
-        user_model = get_user_model()
-        tokens = model_columns(model, "t", connection)
-        users = model_columns(user_model, "u", connection)
-        quote = connection.ops.quote_name
-        user_fk = model._meta.get_field("user")
-        # Names from the models' own metadata; the key is a parameter.
-        sql = (
-            f"SELECT {tokens.sql}, {users.sql}, ({_role_names_sql('t')}) "  # noqa: S608
-            f"FROM {quote(model._meta.db_table)} t JOIN {quote(user_model._meta.db_table)} u "
-            f"ON u.{quote(user_model._meta.pk.column)} = t.{quote(user_fk.column)} "
-            f"WHERE t.{quote(model._meta.pk.column)} = %s"
+        key_column = connection.ops.quote_name(model._meta.pk.column)
+        rows = select_related_rows(
+            model,
+            "user",
+            where=f"m.{key_column} = %s",
+            params=[key],
+            extra=f"({_role_names_sql('m')})",
+            connection=connection,
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [key])
-            row = cursor.fetchone()
-        if row is None:
-            return None, None
-        token = tokens.instance(row, 0, connection)
-        token.user = users.instance(row, len(tokens), connection)
-        return token, row[len(tokens) + len(users)]
+        return rows[0] if rows else (None, None)
