@@ -13,7 +13,7 @@ from articurated.api.filters import ChoiceListFilter
 from articurated.api.lookups import UUID_LOOKUP
 from articurated.api.permissions import ActionPermission
 from articurated.api.schema import IDEMPOTENCY_KEY_PARAMETER
-from articurated.api.serializers import ErrorSerializer
+from articurated.api.serializers import ErrorSerializer, input_validated
 from articurated.context import ActionContext, Source
 from articurated.idempotency import idempotent_response
 from audit.selectors import audit_record_list
@@ -91,9 +91,7 @@ class OrderViewSet(viewsets.GenericViewSet):
     )
     def create(self, request):
         def perform():
-            data = OrderCreateInputSerializer(data=request.data)
-            data.is_valid(raise_exception=True)
-            values = dict(data.validated_data)
+            values = dict(input_validated(OrderCreateInputSerializer, request.data))
             customer = values.pop("customer")
             # In the transaction idempotent_response opens (no savepoint of its own).
             order = order_create_rollback_unsafe(
@@ -120,8 +118,7 @@ class OrderViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["patch", "post"], url_path="state")
     def state(self, request, pk=None):
-        data = OrderStateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = input_validated(OrderStateInputSerializer, request.data)
         # The change and the body that reports it commit together: a client that gets an error
         # can retry, because nothing moved (and no job was queued).
         with transaction.atomic():
@@ -129,7 +126,7 @@ class OrderViewSet(viewsets.GenericViewSet):
                 order_id=pk,
                 actor=request.user,
                 context=_context(request),
-                **data.validated_data,
+                **values,
             )
             # Answer from the row the service locked and saved (STYLE.md "Speed habits").
             order_body_complete(order)
