@@ -25,6 +25,7 @@ from orders.serializers import (
     OrderSerializer,
     OrderStateInputSerializer,
     OrderStateInputVariants,
+    order_body,
 )
 from orders.services import order_change_state, order_create_rollback_unsafe
 
@@ -102,7 +103,7 @@ class OrderViewSet(viewsets.GenericViewSet):
                 **values,
             )
             # The service returns the order with its lines: answer from it, no second read.
-            body = OrderSerializer(order, context={"request": request}).data
+            body = order_body(order, request=request)
             return status.HTTP_201_CREATED, body
 
         return idempotent_response(request, scope="orders.create", perform=perform)
@@ -130,7 +131,7 @@ class OrderViewSet(viewsets.GenericViewSet):
             )
             # Answer from the row the service locked and saved (STYLE.md "Speed habits").
             order_body_complete(order)
-            return Response(OrderSerializer(order, context={"request": request}).data)
+            return Response(order_body(order, request=request))
 
     @extend_schema(
         responses={200: AuditRecordSerializer(many=True)},
@@ -144,4 +145,4 @@ class OrderViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(AuditRecordSerializer(page, many=True).data)
 
     def _respond(self, request, pk):
-        return Response(OrderSerializer(order_get(order_id=pk), context={"request": request}).data)
+        return Response(order_body(order_get(order_id=pk), request=request))

@@ -180,3 +180,42 @@ class OrderSerializer(FastRepresentationMixin, serializers.ModelSerializer):
             {"id": str(r.pk), "number": r.number, "status": r.status}
             for r in sorted(returns.all(), key=lambda r: r.created_at)
         ]
+
+
+def order_body(order: Order, *, request=None) -> dict:
+    """The order body of API.md for an order in hand (`request` makes the invoice's URL
+    absolute).
+
+    A create or state change builds this body twice in one request: for its webhook event,
+    inside the service, and for the API's answer, right after. The second reuses the first
+    while everything the body is read from is unchanged: the status and `updated_at` (every
+    save sets it), the very related objects in hand (the invoice a shipment adds after its
+    event is a new one) and the same lines and returns read; and only when there is no
+    invoice, the one part that depends on the request."""
+    inputs = _body_inputs(order)
+    memo = order.__dict__.get("_body_memo")
+    if memo is not None and memo[1]["invoice"] is None and _same_inputs(memo[0], inputs):
+        return memo[1]
+    body = dict(OrderSerializer(order, context={"request": request}).data)
+    order.__dict__["_body_memo"] = (inputs, body)
+    return body
+
+
+def _body_inputs(order: Order) -> tuple:
+    prefetched = getattr(order, "_prefetched_objects_cache", {})
+    return (
+        order.status,
+        order.updated_at,
+        tuple(order._state.fields_cache.items()),
+        tuple(prefetched.items()),
+    )
+
+
+def _same_inputs(old: tuple, new: tuple) -> bool:
+    status, updated_at, cached, prefetched = old
+    if (status, updated_at) != new[:2] or len(cached) != len(new[2]):
+        return False
+    if len(prefetched) != len(new[3]):
+        return False
+    pairs = [*zip(cached, new[2], strict=True), *zip(prefetched, new[3], strict=True)]
+    return all(a[0] == b[0] and a[1] is b[1] for a, b in pairs)

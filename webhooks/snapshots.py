@@ -13,7 +13,7 @@ from imports.serializers import ImportSerializer
 from invoicing.models import Invoice
 from orders.models import Order
 from orders.selectors import order_body_complete, order_get
-from orders.serializers import OrderSerializer
+from orders.serializers import order_body
 from payments.models import Refund
 from returns.selectors import return_get
 from returns.serializers import ReturnSerializer
@@ -72,7 +72,7 @@ def _snapshot(record: AuditRecord, subject) -> tuple[dict, object]:
             order = order_body_complete(subject)
         else:
             order = order_get(order_id=record.entity_id)
-        return dict(OrderSerializer(order).data), order.pk
+        return order_body(order), order.pk
     if record.entity_type == EntityType.RETURN:
         return_obj = return_get(return_id=record.entity_id)
         return dict(ReturnSerializer(return_obj).data), return_obj.order_id

@@ -420,7 +420,7 @@ SECRET = "SELECT password FROM auth_user /* s3cr3t */"
         ("orders.api.audit_record_list", "get", "/api/v1/orders/{id}/history", None),
         ("audit.api.audit_record_list", "get", "/api/v1/audit", None),
         # The write's answer is built from the rows it wrote: fail while building it.
-        ("orders.api.OrderSerializer", "post", "/api/v1/orders", ORDER_PAYLOAD),
+        ("orders.api.order_body", "post", "/api/v1/orders", ORDER_PAYLOAD),
         (
             "orders.api.order_body_complete",
             "patch",
