@@ -202,7 +202,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": str(BASE_DIR / "var" / f"test_db{os.environ.get('TEST_DB_SUFFIX', '')}.sqlite3")
     }
-elif os.environ.get("TEST_DB_SUFFIX"):
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and os.environ.get(
+    "TEST_DB_SUFFIX"
+):
     # Lets several test runs share one PostgreSQL server without dropping each other's database.
     DATABASES["default"]["TEST"] = {
         "NAME": f"test_{DATABASES['default']['NAME']}{os.environ['TEST_DB_SUFFIX']}"
