@@ -23,6 +23,33 @@ def sequence_next_number_rollback_unsafe(*, prefix: str) -> str:
     return f"{prefix}-{year}-{value:06d}"
 
 
+def sequence_next_number_unlocked_rollback_unsafe(*, prefix: str) -> str:
+    """Next human number such as ORD-2026-000042, holding no lock until commit: for numbers
+    that must be unique and increasing but may skip (orders; invoices stay gapless).
+
+    On PostgreSQL a database sequence per prefix and year gives it (`articurated_number_next`,
+    migration 0002): concurrent callers never wait for each other, and a transaction that rolls
+    back after taking a number leaves that number unused. The year's sequence is made by its
+    first number and continues from the year's counter row, if there is one. On SQLite this is
+    sequence_next_number_rollback_unsafe: its writers queue for the database anyway."""
+    connection = transaction.get_connection()
+    assert connection.in_atomic_block, "allocate numbers inside atomic()"
+    if connection.vendor != "postgresql":
+        return sequence_next_number_rollback_unsafe(prefix=prefix)
+    year = timezone.now().year
+    with connection.cursor() as cursor:
+        # Named number_sequence_name(prefix, year); made by its first call.
+        cursor.execute("SELECT articurated_number_next(%s, %s)", [prefix, year])
+        value = cursor.fetchone()[0]
+    return f"{prefix}-{year}-{value:06d}"
+
+
+def number_sequence_name(prefix: str, year: int) -> str:
+    """The PostgreSQL sequence of a prefix and year (articurated_number_next builds the same
+    name), for bulk loaders that write numbers themselves."""
+    return f"articurated_number_{prefix.lower()}_{year}"
+
+
 def _increment(prefix: str, year: int) -> int | None:
     # One statement (UPDATE … RETURNING, PostgreSQL and SQLite 3.35+): the counter row is
     # locked from here to commit, so the fewer round trips after it the better.

@@ -21,10 +21,11 @@ from articurated.context import ActionContext
 from articurated.db import row_save_new_rollback_unsafe, rows_insert_rollback_unsafe
 from articurated.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from articurated.fsm import fsm_allowed_targets, inputs_require, row_lock_rollback_unsafe
-from articurated.sequences import sequence_next_number_rollback_unsafe
+from articurated.sequences import sequence_next_number_unlocked_rollback_unsafe
 from audit.models import EntityType
 from audit.services import audit_record_create_rollback_unsafe
 from catalogue.selectors import sku_by_codes
+from inventory.selectors import stock_covers
 from inventory.services import (
     StockLine,
     stock_allocate_rollback_unsafe,
@@ -289,14 +290,16 @@ def order_create_rollback_unsafe(
     primary-key order, and writes the `create` audit record in the same transaction, which
     is the caller's (asserted; on an error the caller must roll it back, as atomic() does).
 
-    Every create over the same SKUs waits on their stock rows, and every create waits on the
-    ORD number's counter row: both stay locked until commit, so they are taken last
-    (STYLE.md: hold hot locks last and briefly). Everything else comes first: the SKUs, the
-    money, the rows in memory and the lines written (their foreign key to the order is checked
-    at commit). Then one UPDATE allocates the stock, one INSERT writes its movements, the
-    counter gives the number, and the order row, its history row, the audit record and the
-    webhook event follow. Returns the order with its body relations in hand (lines, no
-    returns, no invoice)."""
+    Every create over the same SKUs waits on their stock rows, which stay locked until
+    commit, so they are taken last (STYLE.md: hold hot locks last and briefly). Everything
+    else comes first: the SKUs, the money, the lines written (their foreign key to the order
+    is checked at commit), the number, the order row, its history row, the audit record and
+    the webhook event. The number holds no lock (unique and increasing, not gapless: see
+    sequence_next_number_unlocked_rollback_unsafe); so that an order refused for stock does
+    not use one, stock that a read without a lock finds short is allocated (or refused)
+    before the number. Otherwise one UPDATE allocates the stock and one INSERT writes its
+    movements, last. Returns the order with its body relations in hand (lines, no returns,
+    no invoice)."""
     assert transaction.get_connection().in_atomic_block, "create orders inside atomic()"
     if actor is not None and not actor.has_perm("orders.add_order"):
         raise PermissionDenied("Your role may not create orders.")
@@ -344,18 +347,24 @@ def order_create_rollback_unsafe(
     for line in lines:
         line.order = order
     rows_insert_rollback_unsafe(lines, transaction.get_connection())
-    # The hot locks, last: the stock rows of the tracked lines, then the number's counter.
-    stock_allocate_rollback_unsafe(
-        lines=[
-            StockLine(index=line.position, sku_id=line.catalogue_sku_id, quantity=line.quantity)
-            for line in lines
-            if line.stock_tracked
-        ],
-        skus={sku.pk: sku for sku in skus},
-        order_id=order_id,
-        actor=actor,
-    )
-    order.number = sequence_next_number_rollback_unsafe(prefix="ORD")
+    stock_lines = [
+        StockLine(index=line.position, sku_id=line.catalogue_sku_id, quantity=line.quantity)
+        for line in lines
+        if line.stock_tracked
+    ]
+    wanted: dict = {}
+    for line in stock_lines:
+        wanted[line.sku_id] = wanted.get(line.sku_id, 0) + line.quantity
+
+    def allocate():
+        stock_allocate_rollback_unsafe(
+            lines=stock_lines, skus={sku.pk: sku for sku in skus}, order_id=order_id, actor=actor
+        )
+
+    allocated = not stock_covers(wanted)
+    if allocated:
+        allocate()  # refuses with every short line before a number is taken, unless restocked
+    order.number = sequence_next_number_unlocked_rollback_unsafe(prefix="ORD")
     order._history_user = created_by
     row_save_new_rollback_unsafe(order, transaction.get_connection())
     order._update_initial_state()  # as django-fsm's ConcurrentTransitionMixin.save does
@@ -372,6 +381,9 @@ def order_create_rollback_unsafe(
         metadata={"total_amount": str(order.total_amount), "currency": order.currency},
         subject=order,
     )
+    if not allocated:
+        # The hot lock, last: every create of these SKUs waits for it until commit.
+        allocate()
     return order
 
 

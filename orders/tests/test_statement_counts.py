@@ -24,10 +24,11 @@ WEBHOOK = 1 if connection.vendor == "postgresql" else 2
 STATE = 11 + WEBHOOK
 # Token and roles, the view's savepoint and its release (the service runs in it), lines,
 # number, order, history row, audit record: the body comes from what the creation holds; plus
-# the webhook event, and the stock of its catalogue SKUs (STOCK): resolve the SKUs, one
-# conditional UPDATE that locks and allocates and (PostgreSQL) writes the movements, which
-# SQLite inserts in a statement of their own.
-STOCK = 2 if connection.vendor == "postgresql" else 3
+# the webhook event, and the stock of its catalogue SKUs (STOCK): resolve the SKUs, read
+# whether stock covers the order (before its number), one conditional UPDATE that locks and
+# allocates and (PostgreSQL) writes the movements, which SQLite inserts in a statement of
+# their own.
+STOCK = 3 if connection.vendor == "postgresql" else 4
 CREATE = 8 + WEBHOOK + STOCK
 
 

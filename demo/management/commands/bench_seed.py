@@ -23,6 +23,7 @@ from rest_framework.authtoken.models import Token
 
 from articurated.models import NumberSequence
 from articurated.roles import MANAGER, roles_sync
+from articurated.sequences import number_sequence_name
 from audit.models import AuditRecord
 from catalogue.models import Sku
 from inventory.loading import sku_bulk_load
@@ -212,6 +213,17 @@ class Command(BaseCommand):
                 [year],
             )
             start = dict(cursor.fetchall())
+            # Orders created since the year's sequence exists counted there, not in the row.
+            ord_sequence = number_sequence_name("ORD", year)
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [ord_sequence])
+            if cursor.fetchone()[0]:
+                cursor.execute(
+                    "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END "
+                    f"FROM {connection.ops.quote_name(ord_sequence)}"
+                )
+                start["ORD"] = max(start["ORD"], cursor.fetchone()[0])
+            else:
+                ord_sequence = None
             params.update(ord_start=start["ORD"], inv_start=start["INV"])
             # Bulk-load habits: rows are written consistent by construction, so the per-row
             # foreign-key triggers are skipped when the role may (a superuser), and secondary
@@ -245,6 +257,8 @@ class Command(BaseCommand):
                 "WHERE year = %(year)s AND prefix IN ('ORD', 'INV')",
                 {"ord": start["ORD"] + n, "inv": start["INV"] + invoices, "year": year},
             )
+            if ord_sequence:
+                cursor.execute("SELECT setval(%s, %s)", [ord_sequence, start["ORD"] + n])
             cursor.execute(f"SELECT count(*) FROM {tables['audit']}")
             audit = cursor.fetchone()[0]
             cursor.execute("DROP TABLE bench_seed, bench_seed_lines, bench_seed_steps")

@@ -1,0 +1,49 @@
+"""Order numbers: unique and increasing, taken without a lock held to commit
+(articurated.sequences.sequence_next_number_unlocked_rollback_unsafe), and not spent on an
+order refused for stock."""
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from articurated.models import NumberSequence
+from articurated.sequences import sequence_next_number_unlocked_rollback_unsafe
+from catalogue.tests.conftest import category_make, product_make
+from conftest import ORDER_PAYLOAD, requires_postgres
+
+pytestmark = pytest.mark.empty_catalogue
+
+
+def _count(number: str) -> int:
+    return int(number.rsplit("-", 1)[1])
+
+
+def test_an_order_refused_for_stock_uses_no_number(api):
+    # given a jar with two units
+    product_make("Moon jar", category_make("Ceramics"), {"sku": "JAR", "on_hand": 2})
+
+    def order(quantity):
+        body = {**ORDER_PAYLOAD, "items": [{"sku": "JAR", "quantity": quantity}]}
+        return api["Integrator"].post("/api/v1/orders", body, format="json")
+
+    # when one order is placed, one asks for more than is left, and one more is placed
+    first, refused, second = order(1), order(5), order(1)
+
+    # then the refused order was told why, and the two orders have consecutive numbers
+    assert (first.status_code, refused.status_code, second.status_code) == (201, 409, 201)
+    assert refused.json()["error"]["code"] == "INSUFFICIENT_STOCK"
+    assert _count(second.json()["number"]) == _count(first.json()["number"]) + 1
+
+
+@requires_postgres()
+def test_the_first_number_of_a_year_continues_its_counter_row(db):
+    # given a year whose counter row already counted 41 (numbers written before the sequence)
+    year = timezone.now().year
+    NumberSequence.objects.create(prefix="TST", year=year, last_value=41)
+
+    # when numbers are taken
+    with transaction.atomic():
+        numbers = [sequence_next_number_unlocked_rollback_unsafe(prefix="TST") for _ in range(2)]
+
+    # then they continue after it
+    assert numbers == [f"TST-{year}-000042", f"TST-{year}-000043"]
