@@ -4,7 +4,9 @@ from django.db import models
 
 class NumberSequence(models.Model):
     """One counter per (prefix, year). Incremented inside the transaction that uses the number,
-    so a rolled-back transaction gives its number back: the numbers stay gapless."""
+    so a rolled-back transaction gives its number back: the numbers stay gapless (invoices,
+    returns). Order numbers on PostgreSQL come from a sequence that starts after this row
+    (articurated.sequences.sequence_next_number_unlocked_rollback_unsafe)."""
 
     prefix = models.CharField(max_length=8)
     year = models.PositiveSmallIntegerField()
