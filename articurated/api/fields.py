@@ -47,6 +47,10 @@ def text_pattern(*, multiline: bool, allow_blank: bool) -> str:
     return f"^[^{refused}]*[^\\s{refused}][^{refused}]*$"
 
 
+# A lone UTF-16 surrogate: JSON can carry one (\ud800), UTF-8 and the database cannot.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class StrictCharField(serializers.CharField):
     """A JSON string; refuses numbers and booleans (DRF's CharField turns 5 into "5"), control
     and invisible characters. `multiline=True` allows tab, CR and LF. max_length counts the
@@ -76,7 +80,7 @@ class StrictCharField(serializers.CharField):
         found = self._refused.search(data)
         if found:
             self.fail("bad_character", char=f"U+{ord(found.group()):04X}")
-        if any("\ud800" <= char <= "\udfff" for char in data):
+        if _SURROGATE.search(data):
             self.fail("surrogate")
         return super().to_internal_value(data)
 
