@@ -4,9 +4,10 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import attrgetter
 
 from django.db import connection as default_connection
-from django.db.models import signals
+from django.db.models import CharField, Field, TextField, signals
 
 
 def vendor_sql_run(connection, *, postgresql: str, sqlite: Sequence[str]) -> None:
@@ -63,22 +64,71 @@ def row_insert_sql(instance, connection) -> tuple[str, list]:
 
 def rows_insert_sql(instances: Sequence, connection, fields=None) -> tuple[str, list]:
     """row_insert_sql for several new instances of one model (one INSERT of as many rows, its
-    text fixed by the model and the number of rows), of `fields` (default: all concrete)."""
-    meta = instances[0]._meta
-    quote = connection.ops.quote_name
-    fields = meta.concrete_fields if fields is None else fields
-    row = f"({', '.join(['%s'] * len(fields))})"
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - the model's names, not input
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES {', '.join([row] * len(instances))}"
-    )
-    params = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection)
-        for instance in instances
-        for field in fields
-    ]
+    text fixed by the model and the number of rows), of `fields` (default: all concrete). A
+    value that is an SQL expression (`RawSQL`, as save() takes one) goes into the statement
+    in its placeholder's place, to be worked out by the database."""
+    sql, params, _ = _rows_insert(instances, connection, fields)
     return sql, params
+
+
+def _rows_insert(instances: Sequence, connection, fields=None) -> tuple[str, list, list]:
+    # rows_insert_sql, and the fields given as SQL expressions, row after row.
+    meta = instances[0]._meta
+    fields = meta.concrete_fields if fields is None else fields
+    key = (meta, connection.vendor, tuple(map(_COLUMN, fields)))
+    found = _insert_of.get(key)
+    if found is None:
+        quote = connection.ops.quote_name
+        found = _insert_of[key] = (
+            f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - the model's names, not input
+            f"({', '.join(quote(field.column) for field in fields)}) VALUES ",
+            [_saved_as_is_when_str(field) for field in fields],
+        )
+    head, text = found
+    params, rows, computed = [], [], []
+    for instance in instances:
+        row = []
+        for field, plain in zip(fields, text, strict=True):
+            if plain:
+                value = getattr(instance, field.attname)
+                if type(value) is str:
+                    params.append(value)  # what get_db_prep_save would give: it as it is
+                    row.append("%s")
+                    continue
+            value = field.get_db_prep_save(field.pre_save(instance, True), connection)
+            if hasattr(value, "as_sql"):
+                expression, expression_params = value.as_sql(None, connection)
+                params += expression_params
+                row.append(expression)
+                computed.append(field)
+            else:
+                params.append(value)
+                row.append("%s")
+        rows.append(f"({', '.join(row)})")
+    return head + ", ".join(rows), params, computed
+
+
+_COLUMN = attrgetter("column")
+# (model _meta, vendor, columns): the INSERT's text up to its rows, and for each field whether
+# it saves a str as it is. Built once.
+_insert_of: dict = {}
+
+
+_TEXT_METHODS = {
+    "pre_save": (Field.pre_save,),
+    "get_db_prep_save": (Field.get_db_prep_save,),
+    "get_db_prep_value": (Field.get_db_prep_value,),
+    "get_prep_value": (CharField.get_prep_value, TextField.get_prep_value),
+    "to_python": (CharField.to_python, TextField.to_python),
+}
+
+
+def _saved_as_is_when_str(field) -> bool:
+    """Whether `field` saves a str as it is: one of Django's own text fields (CharField,
+    TextField, EmailField, …) with none of those methods overridden, whose get_prep_value
+    (to_python) returns a str unchanged. Most of an order's columns."""
+    cls = type(field)
+    return all(getattr(cls, name) in methods for name, methods in _TEXT_METHODS.items())
 
 
 def _saved(instances: Sequence, connection) -> None:
@@ -102,16 +152,26 @@ def rows_insert_rollback_unsafe(instances: Sequence, connection) -> None:
 
 def row_insert_rollback_unsafe(instance, connection) -> None:
     """Inserts one new model instance (`row_insert_sql`) and marks it saved. For rows a hot
-    path writes once and never changes (audit records): no save() override or signal runs."""
+    path writes once and never changes (audit records): no save() override or signal runs.
+    Fields given as SQL expressions are read back into the instance (RETURNING)."""
+    sql, params, computed = _rows_insert([instance], connection)
+    if computed:
+        assert connection.features.can_return_columns_from_insert, connection.vendor
+        quote = connection.ops.quote_name
+        sql += f" RETURNING {', '.join(quote(field.column) for field in computed)}"
     with connection.cursor() as cursor:
-        cursor.execute(*row_insert_sql(instance, connection))
+        cursor.execute(sql, params)
+        if computed:
+            for field, value in zip(computed, cursor.fetchone(), strict=True):
+                setattr(instance, field.attname, field.to_python(value))
     _saved([instance], connection)
 
 
 def row_save_new_rollback_unsafe(instance, connection) -> None:
     """`instance.save(force_insert=True)` for a new instance whose key it carries (a UUID),
     as Model.save_base does it: pre_save, the INSERT, post_save (so django-simple-history and
-    any other receiver run), but with row_insert_sql's fixed text instead of a compiled INSERT.
+    any other receiver run), but with row_insert_sql's fixed text instead of a compiled INSERT;
+    a field given as an SQL expression holds the value the database gave it by post_save.
     What a model's own save() adds is the caller's to do; no parent models (one table)."""
     meta = instance._meta
     assert not meta.parents, f"{meta.label} has parent tables"
@@ -206,11 +266,11 @@ def _model_columns_build(model, alias: str, connection) -> ModelColumns:
 
 
 def select_related_rows(
-    model, relation: str, *, where: str, params: Sequence, extra: str = "", connection
+    model, relation: str, *, where: str, params: Sequence, extras: Sequence[str] = (), connection
 ) -> list[tuple]:
     """What `model.objects.select_related(relation).filter(…)` reads, in one SELECT of fixed
-    text: a list of (instance with its related one attached, the `extra` column's value or
-    None). `where` and `extra` are SQL over the aliases `m` (the model) and `r` (the related
+    text: a list of (instance with its related one attached, then the value of each `extras`
+    column). `where` and `extras` are SQL over the aliases `m` (the model) and `r` (the related
     model), built by the caller from model metadata, never from input; values go in `params`."""
     field = model._meta.get_field(relation)
     related = field.related_model
@@ -218,7 +278,7 @@ def select_related_rows(
     theirs = model_columns(related, "r", connection)
     quote = connection.ops.quote_name
     sql = (
-        f"SELECT {own.sql}, {theirs.sql}, {extra or 'NULL'} "  # noqa: S608 - see docstring
+        f"SELECT {', '.join([own.sql, theirs.sql, *extras])} "  # noqa: S608 - see docstring
         f"FROM {quote(model._meta.db_table)} m JOIN {quote(related._meta.db_table)} r "
         f"ON r.{quote(field.target_field.column)} = m.{quote(field.column)} WHERE {where}"
     )
@@ -226,10 +286,11 @@ def select_related_rows(
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     found = []
+    start = len(own) + len(theirs)
     for row in rows:
         instance = own.instance(row, 0, connection)
         setattr(instance, relation, theirs.instance(row, len(own), connection))
-        found.append((instance, row[-1]))
+        found.append((instance, *row[start:]))
     return found
 
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
@@ -9,9 +11,18 @@ from catalogue.models import Category, Product, Sku
 
 def sku_by_codes(codes) -> dict[str, Sku]:
     """Live (not deleted) SKUs whose code is one of `codes` in any letter case, keyed by the
-    lower-cased code, with their product. One query, on every order created: written out (as
-    `Sku.objects.live().select_related("product")` filtered on `Lower("code")` reads it, through
-    the live-code unique index) so that no ORM query is compiled per order."""
+    lower-cased code, with their product: sku_rows_by_codes without a column of its own."""
+    return {code: sku for code, (sku, _) in sku_rows_by_codes(codes).items()}
+
+
+def sku_rows_by_codes(codes, *, extra: str = "NULL") -> dict[str, tuple[Sku, Any]]:
+    """Live (not deleted) SKUs whose code is one of `codes` in any letter case, keyed by the
+    lower-cased code, with their product, each with the value of `extra`: an SQL column over
+    the SKU's alias `m` by which an app above the catalogue reads a figure of its own with the
+    SKUs (inventory: the stock available), built from model metadata, never from input. One
+    query, on every order created: written out (as `Sku.objects.live().select_related(
+    "product")` filtered on `Lower("code")` reads it, through the live-code unique index) so
+    that no ORM query is compiled per order."""
     wanted = sorted({code.lower() for code in codes})
     if not wanted:
         return {}
@@ -22,10 +33,10 @@ def sku_by_codes(codes) -> dict[str, Sku]:
         "product",
         where=f"m.{deleted_at} IS NULL AND LOWER(m.{code}) IN ({', '.join(['%s'] * len(wanted))})",
         params=wanted,
-        extra=f"LOWER(m.{code})",
+        extras=[f"LOWER(m.{code})", extra],
         connection=connection,
     )
-    return {code_lower: sku for sku, code_lower in rows}
+    return {code_lower: (sku, value) for sku, code_lower, value in rows}
 
 
 def _stock_related(queryset):

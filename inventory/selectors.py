@@ -4,30 +4,31 @@ from django.db import connection
 from django.db.models import F, QuerySet
 
 from catalogue.models import Sku
+from catalogue.selectors import sku_rows_by_codes
 from inventory.models import StockLevel, StockMovement
 
 
-def stock_covers(wanted: Mapping) -> bool:
-    """Whether available stock covers every {sku_id: quantity} now, read without a lock: a
-    quick answer before an order takes its number, so an order refused for stock (the usual
-    case) uses none. Only stock_allocate_rollback_unsafe decides."""
-    if not wanted:
-        return True
-    key = StockLevel._meta.pk
+def sku_by_codes_with_available(codes) -> dict[str, tuple[Sku, int | None]]:
+    """catalogue's sku_by_codes, each SKU with its available stock (on hand - allocated; None
+    without a stock row), read in the same statement and without a lock: for stock_covers,
+    before an order takes its number. Only stock_allocate_rollback_unsafe decides."""
     quote = connection.ops.quote_name
-    column = {
-        name: quote(StockLevel._meta.get_field(name).column) for name in ("on_hand", "allocated")
-    }
-    ids = list(wanted)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {quote(key.column)}, {column['on_hand']} - {column['allocated']} "  # noqa: S608
-            f"FROM {quote(StockLevel._meta.db_table)} "
-            f"WHERE {quote(key.column)} IN ({', '.join(['%s'] * len(ids))})",
-            [key.get_db_prep_value(sku_id, connection) for sku_id in ids],
-        )
-        available = {str(key.to_python(sku_id)): count for sku_id, count in cursor.fetchall()}
-    return all(available.get(str(sku_id), 0) >= count for sku_id, count in wanted.items())
+    level = StockLevel._meta
+    on_hand, allocated = (quote(level.get_field(name).column) for name in ("on_hand", "allocated"))
+    return sku_rows_by_codes(
+        codes,
+        extra=(
+            f"(SELECT s.{on_hand} - s.{allocated} FROM {quote(level.db_table)} s "  # noqa: S608
+            f"WHERE s.{quote(level.pk.column)} = m.{quote(Sku._meta.pk.column)})"
+        ),
+    )
+
+
+def stock_covers(wanted: Mapping, available: Mapping) -> bool:
+    """Whether the `available` stock read with the SKUs ({sku_id: count or None}) covers every
+    {sku_id: quantity} `wanted`: a quick answer before an order takes its number, so an order
+    refused for stock (the usual case) uses none."""
+    return all((available.get(sku_id) or 0) >= count for sku_id, count in wanted.items())
 
 
 def sku_low_stock_list() -> QuerySet[Sku]:

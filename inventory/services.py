@@ -233,6 +233,14 @@ def _allocate_where_covered_rollback_unsafe(
     return after
 
 
+def stock_wanted(lines: Iterable[StockLine]) -> dict:
+    """{sku_id: units} that `lines` take together (one SKU may be on several lines)."""
+    wanted: dict = defaultdict(int)
+    for line in lines:
+        wanted[line.sku_id] += line.quantity
+    return dict(wanted)
+
+
 def stock_allocate_rollback_unsafe(
     *, lines: Sequence[StockLine], skus: Mapping, order_id, actor
 ) -> None:
@@ -244,9 +252,7 @@ def stock_allocate_rollback_unsafe(
     rows (they stay locked until commit) and writes the movements (SQLite: a second one)."""
     if not lines:
         return
-    wanted: dict = defaultdict(int)
-    for line in lines:
-        wanted[line.sku_id] += line.quantity
+    wanted = stock_wanted(lines)
     after = _allocate_where_covered_rollback_unsafe(
         lines, wanted, order_id=order_id, user=_user(actor)
     )

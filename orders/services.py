@@ -21,16 +21,16 @@ from articurated.context import ActionContext
 from articurated.db import row_save_new_rollback_unsafe, rows_insert_rollback_unsafe
 from articurated.errors import InvalidTransition, PermissionDenied, ValidationFailed
 from articurated.fsm import fsm_allowed_targets, inputs_require, row_lock_rollback_unsafe
-from articurated.sequences import sequence_next_number_unlocked_rollback_unsafe
+from articurated.sequences import sequence_next_number_unlocked_value
 from audit.models import EntityType
 from audit.services import audit_record_create_rollback_unsafe
-from catalogue.selectors import sku_by_codes
-from inventory.selectors import stock_covers
+from inventory.selectors import sku_by_codes_with_available, stock_covers
 from inventory.services import (
     StockLine,
     stock_allocate_rollback_unsafe,
     stock_deallocate_rollback_unsafe,
     stock_ship_rollback_unsafe,
+    stock_wanted,
 )
 from orders.errors import OrderNotEditable
 from orders.models import ADDRESS_PARTS, LineItem, Order, OrderStatus
@@ -241,14 +241,15 @@ def _stock_lines(order: Order) -> list[StockLine]:
     return [StockLine(index=p, sku_id=sku_id, quantity=q) for p, sku_id, q in rows]
 
 
-def _skus_resolve(items: list[Mapping[str, Any]], currency: str) -> list:
+def _skus_resolve(items: list[Mapping[str, Any]], currency: str) -> tuple[list, dict]:
     """The live catalogue SKU of each item (code in any case, SKU and product active, priced in
-    the order's currency), or VALIDATION_ERROR naming every bad `items.N.sku`."""
-    found = sku_by_codes(item["sku"] for item in items)
+    the order's currency), or VALIDATION_ERROR naming every bad `items.N.sku`; and the stock
+    available of each, {sku_id: count or None}, read with them without a lock."""
+    found = sku_by_codes_with_available(item["sku"] for item in items)
     errors: dict[str, list[str]] = {}
     skus = []
     for index, item in enumerate(items):
-        sku = found.get(item["sku"].lower())
+        sku, _ = found.get(item["sku"].lower(), (None, None))
         if sku is None or not sku.orderable:
             problem = f"No SKU {item['sku']} for sale in the catalogue."
         elif sku.currency != currency:
@@ -259,7 +260,7 @@ def _skus_resolve(items: list[Mapping[str, Any]], currency: str) -> list:
         errors[f"items.{index}.sku"] = [problem]
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], details=errors)
-    return skus
+    return skus, {sku.pk: available for sku, available in found.values()}
 
 
 @transaction.atomic
@@ -292,14 +293,15 @@ def order_create_rollback_unsafe(
 
     Every create over the same SKUs waits on their stock rows, which stay locked until
     commit, so they are taken last (STYLE.md: hold hot locks last and briefly). Everything
-    else comes first: the SKUs, the money, the lines written (their foreign key to the order
-    is checked at commit), the number, the order row, its history row, the audit record and
-    the webhook event. The number holds no lock (unique and increasing, not gapless: see
+    else comes first: the SKUs with their stock available, the money, the lines written
+    (their foreign key to the order is checked at commit), the order row, which takes the
+    number (on PostgreSQL in its own INSERT), its history row, the audit record and the
+    webhook event. The number holds no lock (unique and increasing, not gapless: see
     sequence_next_number_unlocked_rollback_unsafe); so that an order refused for stock does
-    not use one, stock that a read without a lock finds short is allocated (or refused)
-    before the number. Otherwise one UPDATE allocates the stock and one INSERT writes its
-    movements, last. Returns the order with its body relations in hand (lines, no returns,
-    no invoice)."""
+    not use one, stock that the SKUs' read (without a lock) finds short is allocated (or
+    refused) before the number. Otherwise one UPDATE allocates the stock and one INSERT
+    writes its movements, last. Returns the order with its body relations in hand (lines, no
+    returns, no invoice)."""
     assert transaction.get_connection().in_atomic_block, "create orders inside atomic()"
     if actor is not None and not actor.has_perm("orders.add_order"):
         raise PermissionDenied("Your role may not create orders.")
@@ -308,7 +310,7 @@ def order_create_rollback_unsafe(
             "An order needs at least one item.",
             details={"items": ["At least one item is required."]},
         )
-    skus = _skus_resolve(items, currency)
+    skus, available = _skus_resolve(items, currency)
     order_id = uuid.uuid4()
     lines = []
     for index, (item, sku) in enumerate(zip(items, skus, strict=True)):
@@ -352,19 +354,17 @@ def order_create_rollback_unsafe(
         for line in lines
         if line.stock_tracked
     ]
-    wanted: dict = {}
-    for line in stock_lines:
-        wanted[line.sku_id] = wanted.get(line.sku_id, 0) + line.quantity
 
     def allocate():
         stock_allocate_rollback_unsafe(
             lines=stock_lines, skus={sku.pk: sku for sku in skus}, order_id=order_id, actor=actor
         )
 
-    allocated = not stock_covers(wanted)
+    allocated = not stock_covers(stock_wanted(stock_lines), available)
     if allocated:
         allocate()  # refuses with every short line before a number is taken, unless restocked
-    order.number = sequence_next_number_unlocked_rollback_unsafe(prefix="ORD")
+    # On PostgreSQL the order's INSERT takes its number (sequence_next_number_unlocked_value).
+    order.number = sequence_next_number_unlocked_value(prefix="ORD")
     order._history_user = created_by
     row_save_new_rollback_unsafe(order, transaction.get_connection())
     order._update_initial_state()  # as django-fsm's ConcurrentTransitionMixin.save does

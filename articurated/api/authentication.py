@@ -46,7 +46,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
             "user",
             where=f"m.{key_column} = %s",
             params=[key],
-            extra=f"({_role_names_sql('m')})",
+            extras=[f"({_role_names_sql('m')})"],
             connection=connection,
         )
         return rows[0] if rows else (None, None)

@@ -8,8 +8,10 @@ from django.utils import timezone
 
 from articurated.models import NumberSequence
 from articurated.sequences import sequence_next_number_unlocked_rollback_unsafe
+from audit.models import AuditRecord
 from catalogue.tests.conftest import category_make, product_make
 from conftest import ORDER_PAYLOAD, requires_postgres
+from orders.models import Order
 
 pytestmark = pytest.mark.empty_catalogue
 
@@ -47,3 +49,32 @@ def test_the_first_number_of_a_year_continues_its_counter_row(db):
 
     # then they continue after it
     assert numbers == [f"TST-{year}-000042", f"TST-{year}-000043"]
+
+
+@requires_postgres()
+def test_a_number_past_six_digits_keeps_every_digit(db):
+    # given a year that has counted 999,998 orders
+    year = timezone.now().year
+    NumberSequence.objects.create(prefix="BIG", year=year, last_value=999_998)
+
+    # when numbers are taken
+    with transaction.atomic():
+        numbers = [sequence_next_number_unlocked_rollback_unsafe(prefix="BIG") for _ in range(2)]
+
+    # then the millionth has seven digits, not six cut ones
+    assert numbers == [f"BIG-{year}-999999", f"BIG-{year}-1000000"]
+
+
+def test_an_order_holds_its_number_as_stored(api):
+    # given
+    product_make("Moon jar", category_make("Ceramics"), {"sku": "JAR", "on_hand": 2})
+    body = {**ORDER_PAYLOAD, "items": [{"sku": "JAR", "quantity": 1}]}
+
+    # when
+    created = api["Integrator"].post("/api/v1/orders", body, format="json").json()
+
+    # then the answer, the stored row, its history row and its audit record agree
+    order = Order.objects.get(pk=created["id"])
+    assert created["number"] == order.number == order.history.get().number
+    assert created["number"].startswith(f"ORD-{timezone.now().year}-")
+    assert AuditRecord.objects.get(entity_id=order.pk).entity_number == order.number

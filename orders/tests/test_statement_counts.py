@@ -23,13 +23,15 @@ HISTORY = 4
 WEBHOOK = 1 if connection.vendor == "postgresql" else 2
 STATE = 11 + WEBHOOK
 # Token and roles, the view's savepoint and its release (the service runs in it), lines,
-# number, order, history row, audit record: the body comes from what the creation holds; plus
-# the webhook event, and the stock of its catalogue SKUs (STOCK): resolve the SKUs, read
-# whether stock covers the order (before its number), one conditional UPDATE that locks and
-# allocates and (PostgreSQL) writes the movements, which SQLite inserts in a statement of
-# their own.
-STOCK = 3 if connection.vendor == "postgresql" else 4
-CREATE = 8 + WEBHOOK + STOCK
+# number (NUMBER: on PostgreSQL the order's INSERT takes it), order, history row, audit record:
+# the body comes from what the creation holds; plus
+# the webhook event, and the stock of its catalogue SKUs (STOCK): resolve the SKUs with the
+# stock they have available (whether it covers the order is known before its number), one
+# conditional UPDATE that locks and allocates and (PostgreSQL) writes the movements, which
+# SQLite inserts in a statement of their own.
+STOCK = 2 if connection.vendor == "postgresql" else 3
+NUMBER = 0 if connection.vendor == "postgresql" else 1
+CREATE = 7 + NUMBER + WEBHOOK + STOCK
 
 
 @pytest.fixture
