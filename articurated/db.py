@@ -1,13 +1,14 @@
 """Raw SQL that differs by database (triggers), run the same way by every app that has some."""
 
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import attrgetter
 
 from django.db import connection as default_connection
-from django.db.models import CharField, Field, TextField, signals
+from django.db.models import CharField, Field, ForeignKey, TextField, UUIDField, signals
 
 
 def vendor_sql_run(connection, *, postgresql: str, sqlite: Sequence[str]) -> None:
@@ -82,16 +83,16 @@ def _rows_insert(instances: Sequence, connection, fields=None) -> tuple[str, lis
         found = _insert_of[key] = (
             f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - the model's names, not input
             f"({', '.join(quote(field.column) for field in fields)}) VALUES ",
-            [_saved_as_is_when_str(field) for field in fields],
+            [_saved_as_is(field, connection) for field in fields],
         )
-    head, text = found
+    head, as_is = found
     params, rows, computed = [], [], []
     for instance in instances:
         row = []
-        for field, plain in zip(fields, text, strict=True):
-            if plain:
+        for field, types in zip(fields, as_is, strict=True):
+            if types:
                 value = getattr(instance, field.attname)
-                if type(value) is str:
+                if type(value) in types:
                     params.append(value)  # what get_db_prep_save would give: it as it is
                     row.append("%s")
                     continue
@@ -109,10 +110,9 @@ def _rows_insert(instances: Sequence, connection, fields=None) -> tuple[str, lis
 
 
 _COLUMN = attrgetter("column")
-# (model _meta, vendor, columns): the INSERT's text up to its rows, and for each field whether
-# it saves a str as it is. Built once.
+# (model _meta, vendor, columns): the INSERT's text up to its rows, and for each field the
+# value types it saves as they are (_saved_as_is). Built once.
 _insert_of: dict = {}
-
 
 _TEXT_METHODS = {
     "pre_save": (Field.pre_save,),
@@ -121,14 +121,30 @@ _TEXT_METHODS = {
     "get_prep_value": (CharField.get_prep_value, TextField.get_prep_value),
     "to_python": (CharField.to_python, TextField.to_python),
 }
+_NONE = type(None)
 
 
-def _saved_as_is_when_str(field) -> bool:
-    """Whether `field` saves a str as it is: one of Django's own text fields (CharField,
-    TextField, EmailField, …) with none of those methods overridden, whose get_prep_value
-    (to_python) returns a str unchanged. Most of an order's columns."""
+def _saved_as_is(field, connection) -> tuple[type, ...]:
+    """The types of value that `field.get_db_prep_save` gives back as they are on `connection`,
+    for fields whose saving is Django's own (none of its methods overridden): a text field
+    (CharField, TextField, EmailField, …: to_python returns a str unchanged) a str; a UUIDField,
+    and a foreign key to one, a UUID where the database has a uuid type; each of them None.
+    Nothing for any other field: its values take the whole way."""
     cls = type(field)
-    return all(getattr(cls, name) in methods for name, methods in _TEXT_METHODS.items())
+    if cls.pre_save is not Field.pre_save:
+        return ()
+    if all(getattr(cls, name) in methods for name, methods in _TEXT_METHODS.items()):
+        return (str, _NONE)
+    native = connection.features.has_native_uuid_field
+    if (
+        cls.get_db_prep_save is Field.get_db_prep_save
+        and cls.get_db_prep_value is UUIDField.get_db_prep_value
+    ):
+        return (uuid.UUID, _NONE) if native else (_NONE,)
+    if isinstance(field, ForeignKey) and cls.get_db_prep_save is ForeignKey.get_db_prep_save:
+        target = _saved_as_is(field.target_field, connection)
+        return (_NONE, *(kind for kind in target if kind is uuid.UUID))
+    return ()
 
 
 def _saved(instances: Sequence, connection) -> None:
@@ -140,13 +156,16 @@ def _saved(instances: Sequence, connection) -> None:
 def rows_insert_rollback_unsafe(instances: Sequence, connection) -> None:
     """Inserts new instances of one model whose keys they carry (UUIDs), as bulk_create does
     (no save() or signal) but without compiling its query, and marks them saved; in batches
-    the database's parameter limit allows."""
+    the database's parameter limit allows. No SQL expressions as values: only
+    row_insert_rollback_unsafe reads them back."""
     if not instances:
         return
     size = max(1, connection.ops.bulk_batch_size(instances[0]._meta.concrete_fields, instances))
     with connection.cursor() as cursor:
         for start in range(0, len(instances), size):
-            cursor.execute(*rows_insert_sql(instances[start : start + size], connection))
+            sql, params, computed = _rows_insert(instances[start : start + size], connection)
+            assert not computed, "an SQL expression as a value of several rows"
+            cursor.execute(sql, params)
     _saved(instances, connection)
 
 
