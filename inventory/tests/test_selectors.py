@@ -1,5 +1,6 @@
-"""The SKUs an order names are read with the stock they have available, in one statement: what
-it gives must be what the ORM gives, and an order's quick stock check must agree with it."""
+"""The SKUs an order names are read with the stock they have available, in one statement: the
+figure must be on hand minus allocated as stored, and an order's quick stock check (before it
+takes a number) must agree with it."""
 
 import uuid
 
