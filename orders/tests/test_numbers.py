@@ -37,32 +37,24 @@ def test_an_order_refused_for_stock_uses_no_number(api):
     assert _count(second.json()["number"]) == _count(first.json()["number"]) + 1
 
 
+def _two_numbers_after(prefix: str, counted: int) -> list[str]:
+    # A year whose counter row already counted `counted` (numbers written before the sequence).
+    NumberSequence.objects.create(prefix=prefix, year=timezone.now().year, last_value=counted)
+    with transaction.atomic():
+        return [sequence_next_number_unlocked_rollback_unsafe(prefix=prefix) for _ in range(2)]
+
+
 @requires_postgres()
 def test_the_first_number_of_a_year_continues_its_counter_row(db):
-    # given a year whose counter row already counted 41 (numbers written before the sequence)
     year = timezone.now().year
-    NumberSequence.objects.create(prefix="TST", year=year, last_value=41)
-
-    # when numbers are taken
-    with transaction.atomic():
-        numbers = [sequence_next_number_unlocked_rollback_unsafe(prefix="TST") for _ in range(2)]
-
-    # then they continue after it
-    assert numbers == [f"TST-{year}-000042", f"TST-{year}-000043"]
+    assert _two_numbers_after("TST", 41) == [f"TST-{year}-000042", f"TST-{year}-000043"]
 
 
 @requires_postgres()
 def test_a_number_past_six_digits_keeps_every_digit(db):
-    # given a year that has counted 999,998 orders
+    # the millionth has seven digits, not six cut ones
     year = timezone.now().year
-    NumberSequence.objects.create(prefix="BIG", year=year, last_value=999_998)
-
-    # when numbers are taken
-    with transaction.atomic():
-        numbers = [sequence_next_number_unlocked_rollback_unsafe(prefix="BIG") for _ in range(2)]
-
-    # then the millionth has seven digits, not six cut ones
-    assert numbers == [f"BIG-{year}-999999", f"BIG-{year}-1000000"]
+    assert _two_numbers_after("BIG", 999_998) == [f"BIG-{year}-999999", f"BIG-{year}-1000000"]
 
 
 def test_an_order_holds_its_number_as_stored(api):
