@@ -206,6 +206,37 @@ def _ids_file(url: str, sql: str, work_dir: Path, name: str) -> Path:
     return path
 
 
+class MovableOrders:
+    """Orders that can move one step (PENDING_PAYMENT, PAID, SHIPPED), for the PATCH runs: read
+    once, in random order, and handed out in disjoint slices, one per run (warm-up included),
+    so that no order is asked to move twice. A list read again before each run would not do:
+    when wrk stops, the server is still finishing the requests it had in flight, so the list
+    could show an order in the status it is just leaving, answered 409 in the next run."""
+
+    def __init__(self, url: str, *, seconds: float, work_dir: Path) -> None:
+        self.url, self.seconds, self.work_dir = url, seconds, work_dir  # of all runs together
+        self.rows: list[str] | None = None
+        self.start = 0
+
+    def next_file(self, seconds: float) -> Path:
+        """The next run's slice, in proportion to its length (a warm-up takes less)."""
+        if self.rows is None:
+            self.rows = psql(
+                self.url,
+                "SELECT id, status FROM orders_order WHERE status IN "
+                "('PENDING_PAYMENT', 'PAID', 'SHIPPED') ORDER BY random()",
+                database=urlparse(self.url).path.lstrip("/"),
+            ).splitlines()
+        end = self.start + int(len(self.rows) * seconds / self.seconds)
+        rows = self.rows[self.start : end]
+        if not rows:
+            raise RuntimeError("no movable orders left for this run")
+        path = self.work_dir / f"movable-{self.start}.txt"
+        path.write_text("\n".join(row.replace("|", " ") for row in rows) + "\n")
+        self.start = end
+        return path
+
+
 # --- the plan ----------------------------------------------------------------------------------
 
 # Product operations: (operation, wrk script, ceiling it is compared with, extra env, bar).
@@ -291,23 +322,22 @@ def run(args) -> int:
             server.wait_ready("/api/v1/health" if name.startswith("product") else "/read/x")
         log("servers up: " + ", ".join(f"{n} :{s.port}" for n, s in servers.items()))
 
-        def fresh(env: dict) -> dict:
+        movable = MovableOrders(
+            main_url, seconds=args.rounds * (max(args.warmup, 0) + args.duration),
+            work_dir=work_dir,
+        )  # fmt: skip
+
+        def fresh(env: dict, seconds: float) -> dict:
             if "BENCH_MOVABLE" not in env:
                 return env
-            # Orders that can move one step, in an order no earlier run used (a run moves
-            # them, so each run, warm-up included, gets its own list).
-            movable = _ids_file(
-                main_url,
-                "SELECT id, status FROM orders_order WHERE status IN "
-                "('PENDING_PAYMENT', 'PAID', 'SHIPPED') ORDER BY random() LIMIT 40000",
-                work_dir, "movable",
-            )  # fmt: skip
-            return {**env, "BENCH_IDS": str(movable)}
+            return {**env, "BENCH_IDS": str(movable.next_file(seconds))}
 
         def measure(key: str, base: str, script: str, env: dict, paired=None) -> dict:
             if args.warmup > 0:
-                wrk(base, script, seconds=args.warmup, env=fresh(env), work_dir=work_dir)
-            result = wrk(base, script, seconds=args.duration, env=fresh(env), work_dir=work_dir)
+                warm_env = fresh(env, args.warmup)
+                wrk(base, script, seconds=args.warmup, env=warm_env, work_dir=work_dir)
+            run_env = fresh(env, args.duration)
+            result = wrk(base, script, seconds=args.duration, env=run_env, work_dir=work_dir)
             result["paired"] = paired  # the ceiling run just before, for this round's ratio
             samples.setdefault(key, []).append(result)
             log(f"  {key}: {result['req_s']:.0f} req/s, p95 {result['p95_ms']:.1f} ms"

@@ -6,6 +6,7 @@ import shutil
 import sys
 import textwrap
 import time
+import uuid
 from io import StringIO
 from pathlib import Path
 from types import SimpleNamespace
@@ -97,10 +98,9 @@ def test_seed_serve_load_and_table_on_a_tiny_dataset(tmp_path, monkeypatch):
     assert [int(n.rsplit("-", 1)[1]) for n in numbers] == list(range(1, len(numbers) + 1))
 
     # when the product and the ceiling serve it and wrk loads them for a second each
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/"
-    url += db["NAME"]
-    run.psql(url, (BENCH / "ceiling" / "tables.sql").read_text(), database=db["NAME"])
+    url = _database_url()
+    database = connection.settings_dict["NAME"]
+    run.psql(url, (BENCH / "ceiling" / "tables.sql").read_text(), database=database)
     ids = run._ids_file(url, "SELECT id FROM orders_order", tmp_path, "ids")
     movable = run._ids_file(
         url, "SELECT id, status FROM orders_order WHERE status = 'PENDING_PAYMENT'", tmp_path, "m"
@@ -139,6 +139,44 @@ def test_seed_serve_load_and_table_on_a_tiny_dataset(tmp_path, monkeypatch):
     assert row.ceiling == "bare read" and row.ratio == pytest.approx(get["req_s"] / bare["req_s"])
     assert row.passed == (row.p95_ms <= 25 and row.ratio >= 0.6)
     assert "GET /orders/{id}" in format_text(rows)
+
+
+@requires_postgres()
+@pytest.mark.django_db(transaction=True)
+def test_each_patch_run_is_given_orders_no_other_run_was_given(tmp_path):
+    # given orders in every status, as the bench seeds them
+    call_command("bench_seed", orders=200, stdout=StringIO())
+    movable = dict(
+        Order.objects.filter(status__in=["PENDING_PAYMENT", "PAID", "SHIPPED"]).values_list(
+            "id", "status"
+        )
+    )
+    assert len(movable) >= 60
+
+    # when three rounds each take the orders of a 2 s warm-up and of an 8 s run
+    orders = run.MovableOrders(_database_url(), seconds=3 * (2 + 8), work_dir=tmp_path)
+    slices = [_id_status_lines(orders.next_file(seconds)) for _ in range(3) for seconds in (2, 8)]
+
+    # then no order is given to two runs (a run moves its orders: asked again, it would be
+    # answered 409), each is one that can move, in its status, and a run gets about four
+    # times a warm-up's
+    given = [order_id for one in slices for order_id, _ in one]
+    assert len(given) == len(set(given)) > 0
+    assert all(movable[uuid.UUID(order_id)] == status for one in slices for order_id, status in one)
+    for warm_up, measured in zip(slices[0::2], slices[1::2], strict=True):
+        assert len(warm_up) > 0 and abs(len(measured) - 4 * len(warm_up)) <= 4
+    with pytest.raises(RuntimeError, match="no movable orders left"):
+        orders.next_file(8)
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/"
+    return url + db["NAME"]
+
+
+def _id_status_lines(path: Path) -> list[tuple[str, str]]:
+    return [tuple(line.split()) for line in path.read_text().splitlines() if line]
 
 
 def test_a_list_at_1m_answered_with_errors_does_not_pass():
