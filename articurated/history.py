@@ -9,7 +9,12 @@ per model (articurated/db.py). Everything else is the library's: the fields copi
 the user (`_history_user` or the request's), the change reason, and the
 `pre_create_historical_record` / `post_create_historical_record` signals around the insert.
 The historical models' own `save()` has no override and no signal receivers here, so nothing
-is skipped."""
+is skipped.
+
+The historical tables keep one index of the model's: the object's id, by which every history
+is read (an order's timeline, the admin's history pages, a SKU's stale-save check). The
+library copies every other index of the model too (number, e-mail, tracking number, foreign
+keys, ...): nothing reads a history by them, and each would be written on every change."""
 
 import inspect
 
@@ -22,6 +27,13 @@ from articurated.db import row_insert_returning_rollback_unsafe
 
 
 class HistoricalRecords(simple_history.HistoricalRecords):
+    def copy_fields(self, model):
+        fields = super().copy_fields(model)
+        for name, field in fields.items():
+            if name != model._meta.pk.name:
+                field.db_index = False
+        return fields
+
     def create_historical_record(self, instance, history_type, using=None):
         history_model = inspect.getattr_static(type(instance), self.manager_name).model
         if self.m2m_fields:  # the library's own path, which also writes the m2m history
